@@ -1,0 +1,134 @@
+"""The Heat parameters tripleo-heat-templates defines at each release, and checks of values against them.
+
+Heat ignores ``parameter_defaults`` it does not know, so a misspelt name (the source document's
+``GlangeBackendID``, ``GlanceImageImportPlugin``) deploys without a word and leaves the default in
+place. Every parameter we emit, and every one the lint reads, is therefore looked up here. The table
+is derived from the THT catalogs by ``tools/derive_catalog.py``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+ParameterType = Literal["string", "number", "boolean", "json", "comma_delimited_list"]
+
+
+@dataclass(frozen=True, slots=True)
+class HeatParameter:
+    """One parameter as THT declares it at one release."""
+
+    name: str
+    type: ParameterType
+    default: object = None
+    pattern: str | None = None
+    allowed: tuple[object, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """Every parameter THT defines at one release."""
+
+    key: str
+    parameters: Mapping[str, HeatParameter]
+
+    def get(self, name: str) -> HeatParameter | None:
+        """Return the parameter called ``name``, or None when THT does not define it here."""
+        return self.parameters.get(name)
+
+    def closest(self, name: str) -> str | None:
+        """Return the defined name closest to a misspelt one, if any is close enough."""
+        matches = difflib.get_close_matches(name, self.parameters.keys(), n=1, cutoff=0.8)
+        return matches[0] if matches else None
+
+    def default(self, name: str) -> object:
+        """Return the default THT applies when an environment does not set ``name``."""
+        parameter = self.parameters.get(name)
+        return None if parameter is None else parameter.default
+
+
+@cache
+def _raw_catalogs() -> dict[str, dict[str, dict[str, Any]]]:
+    text = resources.files("dcn_checks").joinpath("data/heat-parameters.json").read_text()
+    data: dict[str, dict[str, dict[str, Any]]] = json.loads(text)
+    return data
+
+
+@cache
+def load_catalog(key: str) -> Catalog:
+    """Return the catalog of one THT reference (``master-2021-03``, ``stable-wallaby``, ``stable-zed``)."""
+    raw = _raw_catalogs()[key]
+    parameters = {
+        name: HeatParameter(
+            name=name,
+            type=entry["type"],
+            default=entry.get("default"),
+            pattern=entry.get("pattern"),
+            allowed=tuple(entry.get("allowed", ())),
+        )
+        for name, entry in raw.items()
+    }
+    return Catalog(key=key, parameters=parameters)
+
+
+@cache
+def environment_defaults(catalog_key: str) -> dict[str, dict[str, object]]:
+    """Return ``parameter_defaults`` of the DCN-related THT environment files at a release.
+
+    Keys are paths relative to the THT root, e.g. ``environments/dcn-storage.yaml``.
+    """
+    text = resources.files("dcn_checks").joinpath("data/tht-environments.json").read_text()
+    data: dict[str, dict[str, dict[str, object]]] = json.loads(text)
+    return data.get(catalog_key, {})
+
+
+def type_problem(parameter: HeatParameter, value: object) -> str | None:
+    """Return why ``value`` does not fit the parameter's Heat type or constraint, or None."""
+    kind = parameter.type
+    if kind == "boolean":
+        ok = isinstance(value, bool) or (
+            isinstance(value, str) and value.lower() in {"true", "false", "yes", "no", "on", "off", "1", "0"}
+        )
+        if not ok:
+            return f"expects a boolean, got {type(value).__name__}"
+    elif kind == "number":
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            return f"expects a number, got {type(value).__name__}"
+    elif kind == "comma_delimited_list":
+        if not (
+            isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+        ):
+            return f"expects a comma-delimited list (string or list of strings), got {type(value).__name__}"
+    elif kind == "json":
+        if not isinstance(value, (dict, list)):
+            return f"expects a JSON map or list, got {type(value).__name__}"
+    elif kind == "string":
+        if isinstance(value, (dict, list)):
+            return f"expects a string, got {type(value).__name__}"
+        if parameter.pattern and not re.fullmatch(parameter.pattern.lstrip("^").rstrip("$"), str(value)):
+            return f"'{value}' does not match the allowed pattern {parameter.pattern}"
+    if parameter.allowed and value not in parameter.allowed:
+        return f"'{value}' is not one of the allowed values {', '.join(map(str, parameter.allowed))}"
+    return None
+
+
+def as_list(value: object) -> list[str]:
+    """Read a ``comma_delimited_list`` value the way Heat does: a list, or a comma string."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [str(v).strip() for v in value]
+    return [part.strip() for part in str(value).split(",") if part.strip()]
+
+
+def as_bool(value: object) -> bool:
+    """Read a Heat ``boolean`` value, which environments may also write as a string."""
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in {"true", "yes", "on", "1", "t", "y"}
