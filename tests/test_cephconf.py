@@ -1,0 +1,457 @@
+"""Parsers of ceph.conf, keyrings, caps and ``ceph`` output, over output captured from Ceph 16.2.15.
+
+Captures in ``tests/data/{ceph,cephconf,keyring}/`` come from a throwaway one-mon, one-OSD cluster;
+every key in them was replaced by the public documentation's example key. ``labnotes-*`` files are the
+verbatim outputs of ceph-lab-notes.md §3. The ceph.conf semantics cases record what ``ceph-conf -c <file>
+--name client.admin --lookup <option>`` printed for the same text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from dcn_checks import cephconf
+from dcn_checks.cephconf import (
+    AuthEntity,
+    CapDifference,
+    Caps,
+    CephParseError,
+    Health,
+    HealthCheck,
+    MonAddr,
+    MonHost,
+    OsdStat,
+    Pool,
+)
+from dcn_checks.cephx import EXTERNAL_CAPS, Secret
+
+DATA = Path(__file__).parent / "data"
+FAKE_KEY = "AQD29WteAAAAABAAphgOjFD7nyjdYe8Lz0mQ5Q=="
+FSID = "884763fc-9229-44c3-88e6-b7872f9209b9"
+EXTERNAL = Caps(
+    mon="profile rbd",
+    osd="profile rbd pool=vms, profile rbd pool=volumes, profile rbd pool=images",
+    mgr="allow *",
+)
+WRONG = Caps(mon="allow r", osd="profile rbd pool=vms, profile rbd pool=images")
+LOCAL_MON = MonHost((MonAddr("127.0.0.1", 3390, "v2"), MonAddr("127.0.0.1", 6790, "v1")))
+
+
+def read(path: str) -> str:
+    return (DATA / path).read_text()
+
+
+# --- ceph.conf ----------------------------------------------------------------------------------------
+
+TRIPLEO_STYLE = """\
+# Ansible managed
+[global]
+fsid = 11111111-2222-3333-4444-555555555555
+mon_host = 172.16.11.84, 172.16.11.87  # inline comment
+\tauth_client_required = cephx
+; a semicolon comment
+[client]
+keyring = /etc/ceph/dcn0.client.openstack.keyring
+[client.libvirt]
+admin socket = /var/run/ceph/$cluster-$type.$id.$pid.$cctid.asok
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "fsid", "mon_hosts", "keyring"),
+    [
+        pytest.param(read("cephconf/clientside.conf"), FSID, (LOCAL_MON,), None, id="clientside"),
+        pytest.param(
+            read("cephconf/server.conf"), FSID, (LOCAL_MON,), "/tmp/lab/capt/$cluster.$name.keyring", id="server-tabs"
+        ),
+        pytest.param(
+            TRIPLEO_STYLE,
+            "11111111-2222-3333-4444-555555555555",
+            (MonHost((MonAddr("172.16.11.84"),)), MonHost((MonAddr("172.16.11.87"),))),
+            "/etc/ceph/dcn0.client.openstack.keyring",
+            id="tripleo-style",
+        ),
+        pytest.param("[global]\nfsid = x\n", "x", (), None, id="no-mon-host"),
+    ],
+)
+def test_parse_ceph_conf_reads_fsid_mon_host_and_keyring(
+    text: str, fsid: str, mon_hosts: tuple[MonHost, ...], keyring: str | None
+) -> None:
+    conf = cephconf.parse_ceph_conf(text)
+    assert (conf.fsid, conf.mon_hosts, conf.keyring) == (fsid, mon_hosts, keyring)
+
+
+@pytest.mark.parametrize(
+    ("text", "option", "entity", "expected"),
+    [
+        pytest.param("[global]\n  fsid=aaaa\n", "fsid", "client.admin", "aaaa", id="no-spaces-around-equals"),
+        pytest.param("[global]\nmon host = a\nmon_host = b\n", "mon_host", "client.admin", "b", id="last-wins"),
+        pytest.param("[global]\nmon_host = a\nmon host = b\n", "mon host", "client.admin", "b", id="last-wins-too"),
+        pytest.param("[global]\nmon  host = a\n", "mon_host", "client.admin", "a", id="double-space"),
+        pytest.param("[global]\nmon\thost = a\n", "mon_host", "client.admin", "a", id="tab-in-name"),
+        pytest.param("[global]\nmon__host = a\n", "mon_host", "client.admin", None, id="double-underscore-differs"),
+        pytest.param("[global]\nMon Host = a\n", "mon_host", "client.admin", None, id="case-sensitive-name"),
+        pytest.param("[Global]\nfsid = a\n", "fsid", "client.admin", None, id="case-sensitive-section"),
+        pytest.param("[global] # c\nfsid = a\n", "fsid", "client.admin", "a", id="comment-after-section"),
+        pytest.param("[global]\nfsid = a ; c\n", "fsid", "client.admin", "a", id="semicolon-comment"),
+        pytest.param("[global]\nfsid = a#b\n", "fsid", "client.admin", "a", id="hash-without-space"),
+        pytest.param("[global]\nfsid = a \\#b\n", "fsid", "client.admin", "a #b", id="escaped-hash"),
+        pytest.param('[global]\nfsid = "q" # c\n', "fsid", "client.admin", "q", id="quoted"),
+        pytest.param("[global]\nfsid = a\\\n  b\n", "fsid", "client.admin", "a  b", id="continued-line"),
+        pytest.param("[global]\nfsid=\n", "fsid", "client.admin", "", id="empty-value"),
+        pytest.param("[global]\nfsid = g\n[client]\nfsid = c\n", "fsid", "client.admin", "c", id="client-over-global"),
+        pytest.param("[client]\nk = c\n[client.admin]\nk = a\n", "k", "client.admin", "a", id="entity-over-client"),
+        pytest.param(
+            TRIPLEO_STYLE, "keyring", "client.libvirt", "/etc/ceph/dcn0.client.openstack.keyring", id="inherit"
+        ),
+    ],
+)
+def test_ceph_conf_lookup_agrees_with_ceph_conf_tool(text: str, option: str, entity: str, expected: str | None) -> None:
+    assert cephconf.parse_ceph_conf(text).get(option, entity) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("[global]\njunk line\n", "line 2: 'junk line' is not", id="junk-line"),
+        pytest.param("fsid = x\n[global]\n", "line 1: 'fsid' comes before any", id="option-before-section"),
+        pytest.param('[global]\nfsid = "x # y\n', "line 2: quoted value", id="unclosed-quote"),
+        pytest.param("[global]\nmon host = [v2:1.2.3.4:3300\n", "unbalanced", id="unbalanced-mon-host"),
+    ],
+)
+def test_parse_ceph_conf_names_the_bad_line(text: str, message: str) -> None:
+    with pytest.raises(CephParseError, match=message):
+        cephconf.parse_ceph_conf(text, source="dcn0.conf")
+
+
+def test_ceph_conf_repr_hides_options_that_may_hold_a_key() -> None:
+    conf = cephconf.parse_ceph_conf(f"[global]\nfsid = x\n[client.external]\nkey = {FAKE_KEY}\n")
+    assert conf.get("key", "client.external") == FAKE_KEY
+    assert FAKE_KEY not in repr(conf)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("172.16.11.84, 172.16.11.87", [["172.16.11.84"], ["172.16.11.87"]], id="tripleo-ips"),
+        pytest.param("10.0.0.1;10.0.0.2 10.0.0.3", [["10.0.0.1"], ["10.0.0.2"], ["10.0.0.3"]], id="mixed-separators"),
+        pytest.param(
+            "[v2:127.0.0.1:3300,v1:127.0.0.1:6789]", [["v2:127.0.0.1:3300", "v1:127.0.0.1:6789"]], id="vector"
+        ),
+        pytest.param(
+            "[v2:10.0.0.1:3300/0,v1:10.0.0.1:6789/0] [v2:10.0.0.2:3300/0,v1:10.0.0.2:6789/0]",
+            [["v2:10.0.0.1:3300", "v1:10.0.0.1:6789"], ["v2:10.0.0.2:3300", "v1:10.0.0.2:6789"]],
+            id="two-vectors-with-nonce",
+        ),
+        pytest.param("v2:10.0.0.1:3300,v2:10.0.0.2:3300", [["v2:10.0.0.1:3300"], ["v2:10.0.0.2:3300"]], id="v2-list"),
+        pytest.param("10.0.0.1:6789,10.0.0.2:6789", [["10.0.0.1:6789"], ["10.0.0.2:6789"]], id="host-port"),
+        pytest.param(
+            "[v2:[fd00::1]:3300,v1:[fd00::1]:6789]", [["v2:fd00::1:3300", "v1:fd00::1:6789"]], id="ipv6-vector"
+        ),
+        pytest.param("[fd00::1]:6789, fd00::2", [["fd00::1:6789"], ["fd00::2"]], id="ipv6-bare"),
+        pytest.param("mon1.example.com", [["mon1.example.com"]], id="hostname"),
+    ],
+)
+def test_parse_mon_host_reads_every_documented_form(value: str, expected: list[list[str]]) -> None:
+    def show(addr: MonAddr) -> str:
+        return (f"{addr.msgr}:" if addr.msgr else "") + addr.host + (f":{addr.port}" if addr.port else "")
+
+    assert [[show(a) for a in mon.addrs] for mon in cephconf.parse_mon_host(value)] == expected
+
+
+@pytest.mark.parametrize("value", ["", " , ", "10.0.0.1:port", "10.0.0.1:70000", "[fd00::1]x", "[v2:1.2.3.4:3300"])
+def test_parse_mon_host_rejects_malformed_value(value: str) -> None:
+    with pytest.raises(CephParseError):
+        cephconf.parse_mon_host(value)
+
+
+# --- keyrings, auth, caps ----------------------------------------------------------------------------
+
+ADMIN = Caps(mon="allow *", osd="allow *", mgr="allow *", mds="allow *")
+
+
+@pytest.mark.parametrize(
+    ("capture", "expected"),
+    [
+        pytest.param("keyring/external-key-only.keyring", [("client.external", Caps())], id="clientside-key-only"),
+        pytest.param("keyring/external-with-caps.keyring", [("client.external", EXTERNAL)], id="authtool-with-caps"),
+        pytest.param("keyring/wrongcaps.keyring", [("client.wrongcaps", Caps())], id="get-or-create"),
+        pytest.param(
+            "keyring/mon-and-admin.keyring",
+            [("mon.", Caps(mon="allow *")), ("client.admin", ADMIN)],
+            id="two-entities",
+        ),
+        pytest.param("ceph/auth-get-external.txt", [("client.external", EXTERNAL)], id="auth-get-text"),
+        pytest.param("ceph/auth-get-wrongcaps.txt", [("client.wrongcaps", WRONG)], id="auth-get-wrong-caps-text"),
+        pytest.param("ceph/labnotes-auth-get-external.txt", [("client.external", EXTERNAL)], id="labnotes-text"),
+    ],
+)
+def test_parse_keyring_reads_entities_keys_and_caps(capture: str, expected: list[tuple[str, Caps]]) -> None:
+    entities = cephconf.parse_keyring(read(capture))
+    assert [(e.entity, e.caps) for e in entities] == expected
+    assert all(e.key == Secret(FAKE_KEY) for e in entities)
+    assert FAKE_KEY not in repr(entities) and FAKE_KEY not in str(entities)
+
+
+@pytest.mark.parametrize(
+    ("json_capture", "text_capture", "expected"),
+    [
+        pytest.param("auth-get-external.json", "auth-get-external.txt", EXTERNAL, id="external"),
+        pytest.param("auth-get-external-pretty.json", "auth-get-external.txt", EXTERNAL, id="external-pretty"),
+        pytest.param("auth-get-wrongcaps.json", "auth-get-wrongcaps.txt", WRONG, id="wrong-caps"),
+        pytest.param("labnotes-auth-get-external.json", "labnotes-auth-get-external.txt", EXTERNAL, id="labnotes"),
+    ],
+)
+def test_parse_auth_get_agrees_with_text_form(json_capture: str, text_capture: str, expected: Caps) -> None:
+    from_json = cephconf.parse_auth_get(read(f"ceph/{json_capture}"))
+    assert read(f"ceph/{json_capture}").startswith("\n")  # what Pacific prints
+    assert [e.caps for e in from_json] == [expected]
+    assert from_json == cephconf.parse_keyring(read(f"ceph/{text_capture}"))
+    assert cephconf.find_entity(from_json, from_json[0].entity) == from_json[0]
+
+
+@pytest.mark.parametrize(
+    ("parse", "text", "message"),
+    [
+        pytest.param(cephconf.parse_auth_get, "\n", "not JSON", id="auth-get-enoent-prints-only-newline"),
+        pytest.param(cephconf.parse_auth_get, '[{"entity":"client.x","caps":{}}]', "'key'", id="no-key"),
+        pytest.param(
+            cephconf.parse_auth_get,
+            f'[{{"entity":"client.x","key":"{FAKE_KEY}","caps":{{"rgw":"x"}}}}]',
+            "caps",
+            id="bad-service",
+        ),
+        pytest.param(
+            cephconf.parse_keyring,
+            '[client.x]\n\tcaps mon = "allow r"\n',
+            r"\[client.x\] has no key",
+            id="keyring-no-key",
+        ),
+    ],
+)
+def test_auth_parsers_reject_malformed_input(parse: Callable[[str], object], text: str, message: str) -> None:
+    with pytest.raises(CephParseError, match=message):
+        parse(text)
+
+
+def test_auth_entity_repr_never_shows_the_key() -> None:
+    entity = AuthEntity("client.external", Secret(FAKE_KEY), EXTERNAL)
+    assert "Secret" not in repr(entity) and FAKE_KEY not in repr(entity)
+    assert repr(entity.key) == "Secret('****')"
+
+
+@pytest.mark.parametrize(
+    ("cap", "expected"),
+    [
+        pytest.param(
+            "profile rbd pool=vms, profile rbd pool=volumes, profile rbd pool=images",
+            {"profile rbd pool=vms", "profile rbd pool=volumes", "profile rbd pool=images"},
+            id="documented-osd-cap",
+        ),
+        pytest.param(
+            "profile rbd pool=images,profile  rbd pool = vms;profile rbd pool volumes",
+            {"profile rbd pool=vms", "profile rbd pool=volumes", "profile rbd pool=images"},
+            id="spacing-separators-and-pool-without-equals",
+        ),
+        pytest.param('allow rwx pool="my pool"', {"allow rwx pool=my pool"}, id="quoted-pool"),
+        pytest.param("allow *", {"allow *"}, id="allow-all"),
+        pytest.param("", set(), id="empty"),
+    ],
+)
+def test_parse_cap_grants_gives_canonical_grants(cap: str, expected: set[str]) -> None:
+    assert cephconf.parse_cap_grants(cap) == expected
+
+
+@pytest.mark.parametrize(
+    ("actual", "expected"),
+    [
+        pytest.param(EXTERNAL, [], id="documented-caps"),
+        pytest.param(
+            Caps(
+                mon="profile rbd",
+                osd="profile rbd pool=images,profile rbd pool=vms,profile rbd pool=volumes",
+                mgr="allow  *",
+            ),
+            [],
+            id="reordered-and-respaced",
+        ),
+        pytest.param(
+            WRONG,
+            [
+                CapDifference("mon", missing=frozenset({"profile rbd"}), extra=frozenset({"allow r"})),
+                CapDifference("osd", missing=frozenset({"profile rbd pool=volumes"}), extra=frozenset()),
+                CapDifference("mgr", missing=frozenset({"allow *"}), extra=frozenset()),
+            ],
+            id="wrong-caps-from-lab",
+        ),
+        pytest.param(
+            Caps(
+                mon="profile rbd",
+                osd="profile rbd pool=vms, profile rbd pool=volumes, profile rbd pool=images",
+                mgr="allow *",
+                mds="allow",
+            ),
+            [CapDifference("mds", missing=frozenset(), extra=frozenset({"allow"}))],
+            id="extra-service",
+        ),
+    ],
+)
+def test_diff_caps_compares_grants_as_sets(actual: Caps, expected: list[CapDifference]) -> None:
+    assert cephconf.diff_caps(actual, EXTERNAL_CAPS) == tuple(expected)
+    assert cephconf.diff_caps(actual.as_dict(), EXTERNAL) == tuple(expected)
+
+
+# --- cluster state -----------------------------------------------------------------------------------
+
+NOOUT = HealthCheck("OSDMAP_FLAGS", "HEALTH_WARN", "noout flag(s) set")
+OSD_DOWN = (
+    HealthCheck("OSD_DOWN", "HEALTH_WARN", "1 osds down", ("osd.0 (root=default,host=vm) is down",)),
+    HealthCheck("OSD_HOST_DOWN", "HEALTH_WARN", "1 host (1 osds) down", ("host vm (root=default) (1 osds) is down",)),
+    HealthCheck("OSD_ROOT_DOWN", "HEALTH_WARN", "1 root (1 osds) down", ("root default (1 osds) is down",)),
+)
+OSD_DOWN_SUMMARY = tuple(HealthCheck(c.code, c.severity, c.summary) for c in OSD_DOWN)
+MUTED_NOOUT = HealthCheck("OSDMAP_FLAGS", "HEALTH_WARN", "noout flag(s) set", muted=True)
+
+
+@pytest.mark.parametrize(
+    ("capture", "expected"),
+    [
+        pytest.param("health-ok-unmuted.json", Health("HEALTH_OK", (), ()), id="ok"),
+        pytest.param("health-muted.json", Health("HEALTH_OK", (), ("MGR_DOWN",)), id="ok-muted-mgr-down"),
+        pytest.param("health-detail-muted.json", Health("HEALTH_OK", (), ("MGR_DOWN",)), id="detail-ok-muted"),
+        pytest.param("s-muted.json", Health("HEALTH_OK", (), ("MGR_DOWN",)), id="status-ok-muted"),
+        pytest.param("health-warn.json", Health("HEALTH_WARN", (NOOUT,), ("MGR_DOWN",)), id="warn-noout"),
+        pytest.param("health-detail-warn.json", Health("HEALTH_WARN", (NOOUT,), ("MGR_DOWN",)), id="detail-warn"),
+        pytest.param("s-warn.json", Health("HEALTH_WARN", (NOOUT,), ("MGR_DOWN",)), id="status-warn"),
+        pytest.param("health-detail-osd-down.json", Health("HEALTH_WARN", OSD_DOWN, ()), id="detail-osd-down"),
+        pytest.param("s-osd-down.json", Health("HEALTH_WARN", OSD_DOWN_SUMMARY, ()), id="status-osd-down"),
+        pytest.param(
+            "health-two-mutes.json",
+            Health("HEALTH_OK", (MUTED_NOOUT,), ("MGR_DOWN", "OSDMAP_FLAGS")),
+            id="muted-check-still-listed",
+        ),
+    ],
+)
+def test_parse_health_reads_status_checks_and_mutes(capture: str, expected: Health) -> None:
+    assert cephconf.parse_health(read(f"ceph/{capture}")) == expected
+
+
+@pytest.mark.parametrize(
+    ("capture", "expected"),
+    [
+        pytest.param("health-ok-unmuted.txt", Health("HEALTH_OK", (), ()), id="ok"),
+        pytest.param("health-muted.txt", Health("HEALTH_OK", (), ("MGR_DOWN",)), id="ok-muted-mgr-down"),
+        pytest.param("health-detail-muted.txt", Health("HEALTH_OK", (), ("MGR_DOWN",)), id="detail-ok-muted"),
+        pytest.param(
+            "health-warn.txt",
+            Health("HEALTH_WARN", (HealthCheck(None, "HEALTH_WARN", "noout flag(s) set"),), ("MGR_DOWN",)),
+            id="warn-without-codes",
+        ),
+        pytest.param("health-detail-warn.txt", Health("HEALTH_WARN", (NOOUT,), ("MGR_DOWN",)), id="detail-warn"),
+        pytest.param(
+            "health-osd-down.txt",
+            Health("HEALTH_WARN", tuple(HealthCheck(None, c.severity, c.summary) for c in OSD_DOWN), ()),
+            id="osd-down-without-codes",
+        ),
+        pytest.param("health-detail-osd-down.txt", Health("HEALTH_WARN", OSD_DOWN, ()), id="detail-osd-down"),
+        pytest.param("health-two-mutes.txt", Health("HEALTH_OK", (), ("MGR_DOWN", "OSDMAP_FLAGS")), id="mute-with-ttl"),
+        pytest.param(
+            "health-detail-two-mutes.txt",
+            Health("HEALTH_OK", (MUTED_NOOUT,), ("MGR_DOWN", "OSDMAP_FLAGS")),
+            id="detail-muted-check",
+        ),
+    ],
+)
+def test_parse_health_text_copes_with_muted_suffix(capture: str, expected: Health) -> None:
+    assert cephconf.parse_health_text(read(f"ceph/{capture}")) == expected
+
+
+@pytest.mark.parametrize(
+    ("parse", "text", "message"),
+    [
+        pytest.param(cephconf.parse_health_text, "", "status '' is not one of", id="empty-text"),
+        pytest.param(cephconf.parse_health_text, "HEALTH_MAYBE", "'HEALTH_MAYBE'", id="unknown-status"),
+        pytest.param(cephconf.parse_health_text, "HEALTH_WARN x\nsurprise\n", "unexpected line", id="stray-line"),
+        pytest.param(cephconf.parse_health, '{"checks":{}}', "'status'", id="json-without-status"),
+        pytest.param(
+            cephconf.parse_health,
+            '{"status":"HEALTH_WARN","checks":{"X":{"severity":"HEALTH_OK","summary":{"message":"m"}}}}',
+            "severity 'HEALTH_OK'",
+            id="check-with-ok-severity",
+        ),
+    ],
+)
+def test_health_parsers_reject_malformed_input(parse: Callable[[str], object], text: str, message: str) -> None:
+    with pytest.raises(CephParseError, match=message):
+        parse(text)
+
+
+def test_parse_mon_dump_reads_fsid_and_mon_addresses() -> None:
+    monmap = cephconf.parse_mon_dump(read("ceph/mon-dump.json"))
+    assert (monmap.fsid, monmap.epoch, monmap.quorum) == (FSID, 1, (0,))
+    assert [(m.rank, m.name, MonHost(m.addrs)) for m in monmap.mons] == [(0, "a", LOCAL_MON)]
+    assert monmap.mon_ips == cephconf.parse_ceph_conf(read("cephconf/clientside.conf")).mon_ips
+
+
+@pytest.mark.parametrize(
+    ("capture", "expected"),
+    [
+        pytest.param("osd-stat.json", OsdStat(1, 1, 1), id="stat-up-in"),
+        pytest.param("osd-stat-out.json", OsdStat(1, 1, 0), id="stat-out"),
+        pytest.param("osd-stat-down.json", OsdStat(1, 0, 1), id="stat-down"),
+        pytest.param("s-muted.json", OsdStat(1, 1, 1), id="status"),
+        pytest.param("s-osd-down.json", OsdStat(1, 0, 1), id="status-osd-down"),
+        pytest.param("osd-dump.json", OsdStat(1, 1, 1), id="osd-dump"),
+    ],
+)
+def test_parse_osd_stat_counts_up_and_in_osds(capture: str, expected: OsdStat) -> None:
+    assert cephconf.parse_osd_stat(read(f"ceph/{capture}")) == expected
+
+
+def test_parse_osd_stat_reads_nested_osdmap_of_older_status() -> None:
+    # Octopus' `ceph -s -f json` nested the counts one level deeper: {"osdmap": {"osdmap": {...}}}.
+    nested = '{"osdmap":{"osdmap":{"epoch":9,"num_osds":3,"num_up_osds":3,"num_in_osds":2}}}'
+    assert cephconf.parse_osd_stat(nested) == OsdStat(3, 3, 2)
+
+
+RBD_POOLS = [
+    Pool(1, "images", "replicated", 1, 8, frozenset({"rbd"})),
+    Pool(2, "vms", "replicated", 1, 8, frozenset({"rbd"})),
+    Pool(3, "volumes", "replicated", 1, 8, frozenset({"rbd"})),
+]
+
+
+@pytest.mark.parametrize(
+    ("capture", "expected"),
+    [
+        pytest.param("osd-pool-ls-detail.json", RBD_POOLS, id="pool-ls-detail"),
+        pytest.param(
+            "osd-pool-ls-detail-no-app.json",
+            [*RBD_POOLS, Pool(4, "backups", "replicated", 1, 8, frozenset())],
+            id="pool-without-application",
+        ),
+        pytest.param("osd-dump.json", RBD_POOLS, id="osd-dump"),
+    ],
+)
+def test_parse_pools_reads_names_and_applications(capture: str, expected: list[Pool]) -> None:
+    pools = cephconf.parse_pools(read(f"ceph/{capture}"))
+    assert pools == tuple(expected)
+    assert cephconf.find_pool(pools, "vms") == RBD_POOLS[1]
+
+
+@pytest.mark.parametrize(
+    ("parse", "capture"),
+    [
+        pytest.param(cephconf.parse_mon_dump, "mon-dump.txt", id="mon-dump"),
+        pytest.param(cephconf.parse_osd_stat, "osd-stat.txt", id="osd-stat"),
+        pytest.param(cephconf.parse_osd_stat, "osd-stat-down.txt", id="osd-stat-down"),
+        pytest.param(cephconf.parse_pools, "osd-pool-ls-detail.txt", id="pool-ls-detail"),
+        pytest.param(cephconf.parse_health, "s-muted.txt", id="status"),
+    ],
+)
+def test_cluster_state_parsers_refuse_text_form_clearly(parse: Callable[[str], object], capture: str) -> None:
+    with pytest.raises(CephParseError, match="output is not JSON"):
+        parse(read(f"ceph/{capture}"))
