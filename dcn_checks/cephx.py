@@ -134,26 +134,3 @@ _KEY_IN_TEXT = re.compile(r"AQ[A-Za-z0-9+/]{36}==")
 def mask_keys(text: str) -> str:
     """Return ``text`` with anything shaped like a cephx secret replaced by ``****``."""
     return _KEY_IN_TEXT.sub("****", text)
-
-
-def normalize_cap(cap: str) -> frozenset[str]:
-    """Return a cap string as a set of grants, so that order and spacing do not matter.
-
-    ``"profile rbd pool=vms, profile rbd pool=images"`` and ``"profile rbd pool=images,profile rbd
-    pool=vms"`` grant the same and compare equal.
-    """
-    return frozenset(" ".join(grant.split()) for grant in cap.split(",") if grant.strip())
-
-
-def caps_differences(seen: dict[str, str], expected: dict[str, str]) -> list[str]:
-    """Return one phrase per daemon type whose caps differ, e.g. ``osd 'profile rbd' (expected '...')``."""
-    problems = []
-    for daemon in sorted(set(seen) | set(expected)):
-        have, want = seen.get(daemon), expected.get(daemon)
-        if have is None:
-            problems.append(f"no {daemon} cap (expected '{want}')")
-        elif want is None:
-            problems.append(f"an extra {daemon} cap '{have}'")
-        elif normalize_cap(have) != normalize_cap(want):
-            problems.append(f"{daemon} '{have}' (expected '{want}')")
-    return problems

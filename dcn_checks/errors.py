@@ -8,6 +8,7 @@ not judge" (anything else)::
     │   ├── ModelError             4  a site model file is malformed or inconsistent
     │   ├── EnvironmentFilesError  4  a directory of environment files cannot be read
     │   └── TargetError            4  a target (lab dir, clouds.yaml, endpoint) is missing or unreachable
+    ├── ParseError                 3  a tool's output (rbd, ceph) or a Ceph file we read could not be parsed
     └── LabError                   3  the embedded lab could not be brought up or down
 
 A check that fails is not an exception: it is a finding, and the run exits 1.
@@ -52,6 +53,14 @@ class EnvironmentFilesError(BadInputError):
 
 class TargetError(BadInputError):
     """The target under test cannot be reached or is not described well enough to test it."""
+
+
+class ParseError(DcnChecksError, ValueError):
+    """Output of ``rbd`` or ``ceph``, an ``rbd://`` location, a ceph.conf or a keyring could not be read.
+
+    The message says what and where. It exits 3, not 1: output we cannot read tells nothing about the
+    deployment, so we could not judge.
+    """
 
 
 class LabError(DcnChecksError):

@@ -8,7 +8,8 @@ questions the checks ask of them (is this disk a clone of that image, is the sna
 without running anything.
 
 Formats are those of Ceph 16.2.15 (Pacific), captured in ``tests/data/rbd/``. Parse JSON where you can:
-the text tables round sizes and omit image ids.
+the text tables round sizes and omit image ids. ``parse_json_output`` and ``json_field`` read the JSON
+of ``ceph`` commands too (see ``cephconf`` and ``cluster``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar
 from urllib.parse import quote, unquote
 
-from dcn_checks.errors import DcnChecksError
+from dcn_checks.errors import ParseError
 
 LockType = Literal["exclusive", "shared"]
 _T = TypeVar("_T")
@@ -30,10 +31,6 @@ VM_DISK_SUFFIX = "_disk"
 VOLUME_PREFIX = "volume-"
 VOLUME_SNAPSHOT_PREFIX = "snapshot-"
 GLANCE_SNAPSHOT = "snap"
-
-
-class RbdParseError(DcnChecksError, ValueError):
-    """``rbd`` output or an ``rbd://`` location could not be read; the message says what and where."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,21 +142,19 @@ def parse_location(uri: str) -> Location:
     """
     prefix = "rbd://"
     if not uri.startswith(prefix):
-        raise RbdParseError(f"location {uri!r} does not start with {prefix!r}")
+        raise ParseError(f"location {uri!r} does not start with {prefix!r}")
     parts = uri[len(prefix) :].split("/")
     if len(parts) != 4:
-        raise RbdParseError(
-            f"location {uri!r} has {len(parts)} part(s); expected rbd://<fsid>/<pool>/<image>/<snapshot>"
-        )
+        raise ParseError(f"location {uri!r} has {len(parts)} part(s); expected rbd://<fsid>/<pool>/<image>/<snapshot>")
     fsid, pool, image, snapshot = (unquote(part) for part in parts)
     names = ("fsid", "pool", "image", "snapshot")
     for name, value in zip(names, (fsid, pool, image, snapshot), strict=True):
         if not value:
-            raise RbdParseError(f"location {uri!r} has an empty {name}")
+            raise ParseError(f"location {uri!r} has an empty {name}")
     try:
         uuid.UUID(fsid)
     except ValueError:
-        raise RbdParseError(f"location {uri!r}: fsid {fsid!r} is not a cluster fsid (a UUID)") from None
+        raise ParseError(f"location {uri!r}: fsid {fsid!r} is not a cluster fsid (a UUID)") from None
     return Location(fsid=fsid, pool=pool, image=image, snapshot=snapshot)
 
 
@@ -184,19 +179,19 @@ def parse_rbd_info(text: str) -> RbdImageInfo:
     """Parse ``rbd info --format json``, e.g. ``{"name":"<vm>_disk","id":"1023...","size":16777216,
     ..., "parent":{"pool":"images","image":"<id>","id":"101d...","snapshot":"snap","overlap":16777216}}``.
     """
-    data = _json_value(text, "rbd info")
+    data = parse_json_output(text, "rbd info", object)
     if not isinstance(data, dict):
-        raise RbdParseError(f"rbd info: expected a JSON object, got {type(data).__name__}")
+        raise ParseError(f"rbd info: expected a JSON object, got {type(data).__name__}")
     parent = data.get("parent")
     return RbdImageInfo(
-        name=_field(data, "name", str),
-        rbd_id=_field(data, "id", str),
-        size=_field(data, "size", int),
-        format=_field(data, "format", int),
-        snapshot_count=_field(data, "snapshot_count", int),
-        features=frozenset(_field(data, "features", list)),
-        op_features=frozenset(_field(data, "op_features", list)),
-        flags=frozenset(_field(data, "flags", list)),
+        name=json_field(data, "name", str),
+        rbd_id=json_field(data, "id", str),
+        size=json_field(data, "size", int),
+        format=json_field(data, "format", int),
+        snapshot_count=json_field(data, "snapshot_count", int),
+        features=frozenset(json_field(data, "features", list)),
+        op_features=frozenset(json_field(data, "op_features", list)),
+        flags=frozenset(json_field(data, "flags", list)),
         parent=_parent_from_json(parent) if parent is not None else None,
         protected=_protected(data["protected"]) if "protected" in data else None,
     )
@@ -211,11 +206,11 @@ def parse_rbd_snap_ls(text: str) -> tuple[RbdSnapshot, ...]:
     if _is_json(text):
         return tuple(
             RbdSnapshot(
-                snapshot_id=_field(item, "id", int),
-                name=_field(item, "name", str),
-                size=_field(item, "size", int),
-                protected=_protected(_field(item, "protected", object)),
-                timestamp=_field(item, "timestamp", str),
+                snapshot_id=json_field(item, "id", int),
+                name=json_field(item, "name", str),
+                size=json_field(item, "size", int),
+                protected=_protected(json_field(item, "protected", object)),
+                timestamp=json_field(item, "timestamp", str),
             )
             for item in _json_list(text, "rbd snap ls")
         )
@@ -239,9 +234,9 @@ def parse_rbd_children(text: str) -> tuple[RbdChild, ...]:
     if _is_json(text):
         return tuple(
             RbdChild(
-                pool=_field(item, "pool", str),
-                image=_field(item, "image", str),
-                pool_namespace=_field(item, "pool_namespace", str, default=""),
+                pool=json_field(item, "pool", str),
+                image=json_field(item, "image", str),
+                pool_namespace=json_field(item, "pool_namespace", str, default=""),
             )
             for item in _json_list(text, "rbd children")
         )
@@ -307,26 +302,37 @@ def _is_json(text: str) -> bool:
     return text.lstrip()[:1] in ("[", "{")
 
 
-def _json_value(text: str, command: str) -> object:
+def parse_json_output(text: str, command: str, kind: type[_T]) -> _T:
+    """Parse what ``command`` printed with ``--format json`` (``rbd``) or ``-f json`` (``ceph``) and check
+    that it is a ``kind`` (``list``, ``dict``, or ``object`` for anything).
+
+    Shared by ``cephconf`` and ``cluster``; the ParseError names ``command`` so the operator knows which
+    output was unreadable.
+    """
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as err:
-        raise RbdParseError(f"{command}: output is not JSON ({err.msg} at {err.lineno}:{err.colno})") from err
-
-
-def _json_list(text: str, command: str) -> list[dict[str, object]]:
-    data = _json_value(text, command)
-    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
-        raise RbdParseError(f"{command}: expected a JSON list of objects")
+        raise ParseError(f"{command}: output is not JSON ({err.msg} at {err.lineno}:{err.colno})") from err
+    if not isinstance(data, kind):
+        raise ParseError(f"{command}: expected a JSON {kind.__name__}, got {type(data).__name__}")
     return data
 
 
-def _field(data: dict[str, object], key: str, kind: type[_T], default: _T | None = None) -> _T:
-    value = data.get(key, default)
+def json_field(data: object, key: str, kind: type[_T], default: _T | None = None) -> _T:
+    """Return ``data[key]`` (``default`` when absent) if ``data`` is a JSON object and the value a ``kind``;
+    raise ParseError otherwise."""
+    value = data.get(key, default) if isinstance(data, dict) else None
     # bool is an int in Python; a JSON true where a number belongs is still wrong.
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise RbdParseError(f"field {key!r} should be {kind.__name__}, got {value!r} in {data!r}")
+        raise ParseError(f"field {key!r} should be {kind.__name__}, got {value!r} in {data!r}")
     return value
+
+
+def _json_list(text: str, command: str) -> list[dict[str, object]]:
+    data = parse_json_output(text, command, object)
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise ParseError(f"{command}: expected a JSON list of objects")
+    return data
 
 
 def _protected(value: object) -> bool:
@@ -335,20 +341,20 @@ def _protected(value: object) -> bool:
         return True
     if value in ("false", False):
         return False
-    raise RbdParseError(f"field 'protected' should be 'true' or 'false', got {value!r}")
+    raise ParseError(f"field 'protected' should be 'true' or 'false', got {value!r}")
 
 
 def _parent_from_json(data: object) -> Parent:
     if not isinstance(data, dict):
-        raise RbdParseError(f"field 'parent' should be an object, got {data!r}")
+        raise ParseError(f"field 'parent' should be an object, got {data!r}")
     return Parent(
-        pool=_field(data, "pool", str),
-        image=_field(data, "image", str),
-        snapshot=_field(data, "snapshot", str),
-        pool_namespace=_field(data, "pool_namespace", str, default=""),
-        rbd_id=_field(data, "id", str) if "id" in data else None,
-        trash=_field(data, "trash", bool) if "trash" in data else None,
-        overlap=_field(data, "overlap", int) if "overlap" in data else None,
+        pool=json_field(data, "pool", str),
+        image=json_field(data, "image", str),
+        snapshot=json_field(data, "snapshot", str),
+        pool_namespace=json_field(data, "pool_namespace", str, default=""),
+        rbd_id=json_field(data, "id", str) if "id" in data else None,
+        trash=json_field(data, "trash", bool) if "trash" in data else None,
+        overlap=json_field(data, "overlap", int) if "overlap" in data else None,
     )
 
 
@@ -356,14 +362,14 @@ def _entry_from_json(item: dict[str, object]) -> RbdEntry:
     snapshot = item.get("snapshot")
     lock = item.get("lock_type")
     if lock not in (None, "exclusive", "shared"):
-        raise RbdParseError(f"rbd ls -l: unknown lock_type {lock!r}")
+        raise ParseError(f"rbd ls -l: unknown lock_type {lock!r}")
     return RbdEntry(
-        image=_field(item, "image", str),
-        size=_field(item, "size", int),
-        format=_field(item, "format", int),
-        snapshot=_field(item, "snapshot", str) if snapshot is not None else None,
-        rbd_id=_field(item, "id", str) if "id" in item else None,
-        snapshot_id=_field(item, "snapshot_id", int) if "snapshot_id" in item else None,
+        image=json_field(item, "image", str),
+        size=json_field(item, "size", int),
+        format=json_field(item, "format", int),
+        snapshot=json_field(item, "snapshot", str) if snapshot is not None else None,
+        rbd_id=json_field(item, "id", str) if "id" in item else None,
+        snapshot_id=json_field(item, "snapshot_id", int) if "snapshot_id" in item else None,
         protected=_protected(item["protected"]) if "protected" in item else None,
         parent=_parent_from_json(item["parent"]) if "parent" in item else None,
         lock_type=lock,
@@ -384,7 +390,7 @@ def _table_rows(text: str, command: str, columns: tuple[str, ...]) -> list[dict[
         return []
     header = lines[0]
     if tuple(header.split()) != columns:
-        raise RbdParseError(f"{command}: header {header.strip()!r} is not {' '.join(columns)!r}")
+        raise ParseError(f"{command}: header {header.strip()!r} is not {' '.join(columns)!r}")
     starts = [header.index(name) for name in columns]
     ends = [*starts[1:], None]
     return [
@@ -397,7 +403,7 @@ def _entry_from_row(row: dict[str, str]) -> RbdEntry:
     image, _, snapshot = row["NAME"].partition("@")
     lock = row["LOCK"]
     if lock and lock not in _LOCKS:
-        raise RbdParseError(f"rbd ls -l: unknown LOCK {lock!r}")
+        raise ParseError(f"rbd ls -l: unknown LOCK {lock!r}")
     return RbdEntry(
         image=image,
         size=_size_from_text(row["SIZE"]),
@@ -415,7 +421,7 @@ def _parent_from_text(spec: str) -> Parent:
         spec = spec[: trash.start()]
     image_spec, at, snapshot = spec.partition("@")
     if not at or not snapshot:
-        raise RbdParseError(f"rbd ls -l: PARENT {spec!r} is not pool/image@snapshot")
+        raise ParseError(f"rbd ls -l: PARENT {spec!r} is not pool/image@snapshot")
     pool, namespace, image = _split_image_spec(image_spec, "rbd ls -l PARENT")
     return Parent(
         pool=pool,
@@ -434,7 +440,7 @@ def _split_image_spec(spec: str, what: str) -> tuple[str, str, str]:
         return parts[0], "", parts[1]
     if len(parts) == 3 and all(parts):
         return parts[0], parts[1], parts[2]
-    raise RbdParseError(f"{what}: {spec!r} is not pool/image or pool/namespace/image")
+    raise ParseError(f"{what}: {spec!r} is not pool/image or pool/namespace/image")
 
 
 def _size_from_text(size: str) -> int:
@@ -443,11 +449,11 @@ def _size_from_text(size: str) -> int:
     try:
         return round(float(number) * _SIZE_UNITS[unit])
     except (KeyError, ValueError):
-        raise RbdParseError(f"size {size!r} is not a number and a unit like '16 MiB'") from None
+        raise ParseError(f"size {size!r} is not a number and a unit like '16 MiB'") from None
 
 
 def _to_int(value: str, what: str) -> int:
     try:
         return int(value)
     except ValueError:
-        raise RbdParseError(f"{what}: {value!r} is not a number") from None
+        raise ParseError(f"{what}: {value!r} is not a number") from None

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from dcn_checks import rbd
-from dcn_checks.rbd import Location, Parent, RbdChild, RbdEntry, RbdImageInfo, RbdParseError, RbdSnapshot
+from dcn_checks.errors import ParseError
+from dcn_checks.rbd import Location, Parent, RbdChild, RbdEntry, RbdImageInfo, RbdSnapshot
 
 DATA = Path(__file__).parent / "data" / "rbd"
 
@@ -141,7 +142,7 @@ def test_text_tables_parse_the_same_without_trailing_whitespace(capture: str) ->
     ],
 )
 def test_parse_rbd_ls_rejects_malformed_output(output: str, message: str) -> None:
-    with pytest.raises(RbdParseError, match=message):
+    with pytest.raises(ParseError, match=message):
         rbd.parse_rbd_ls(output)
 
 
@@ -204,7 +205,7 @@ def test_parse_rbd_info_reads_parent_with_id_and_overlap(capture: str, expected:
     "capture", ["info-image.txt", "info-vms-cow-clone.txt", "labnotes-info-vms-cow-clone.txt", "ls-l-empty.json"]
 )
 def test_parse_rbd_info_refuses_anything_but_one_json_object(capture: str) -> None:
-    with pytest.raises(RbdParseError, match=r"^rbd info: "):
+    with pytest.raises(ParseError, match=r"^rbd info: "):
         rbd.parse_rbd_info(read(capture))
 
 
@@ -293,7 +294,7 @@ def test_parse_location_reads_glance_rbd_location(uri: str, expected: Location) 
     ],
 )
 def test_parse_location_rejects_malformed_location(uri: str, message: str) -> None:
-    with pytest.raises(RbdParseError, match=message):
+    with pytest.raises(ParseError, match=message):
         rbd.parse_location(uri)
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import get_args
 
-from dcn_checks.cephx import EXTERNAL_CAPS, caps_differences, find_key_problem
+from dcn_checks.cephconf import CapService, diff_caps
+from dcn_checks.cephx import EXTERNAL_CAPS, find_key_problem
 from dcn_checks.heat import Catalog, as_bool, as_list, type_problem
 from dcn_checks.lint.envdir import EnvDirectory, Stack
 
@@ -305,6 +307,27 @@ def _all_keys(stack: Stack) -> Iterable[tuple[str, str, Mapping[str, object]]]:
                 yield stack.where("CephExternalMultiConfig"), label, entry
 
 
+def _caps_differences(seen: Mapping[str, str], expected: Mapping[str, str]) -> list[str]:
+    """Return one phrase per service whose caps differ, e.g. ``osd 'profile rbd' (expected '...')``.
+
+    ``cephconf.diff_caps`` compares the caps grant by grant. A cap for a service that ``expected`` lacks is
+    extra even when it grants nothing, or names a service Ceph does not know (``rgw``), which diff_caps refuses.
+    """
+    services = get_args(CapService)
+    differing: set[str] = {d.service for d in diff_caps({s: c for s, c in seen.items() if s in services}, expected)}
+    differing.update(s for s in seen if s not in expected)
+    problems = []
+    for service in sorted(differing):
+        have, want = seen.get(service), expected.get(service)
+        if have is None:
+            problems.append(f"no {service} cap (expected '{want}')")
+        elif want is None:
+            problems.append(f"an extra {service} cap '{have}'")
+        else:
+            problems.append(f"{service} '{have}' (expected '{want}')")
+    return problems
+
+
 def cephx_keys(directory: EnvDirectory, catalog: Catalog) -> Iterable[Finding]:
     """Keys are valid cephx secrets and client.external has exactly the documented caps (R10)."""
     del catalog
@@ -321,7 +344,7 @@ def cephx_keys(directory: EnvDirectory, catalog: Catalog) -> Iterable[Finding]:
             if entry.get("name") == "client.external":
                 caps = entry.get("caps")
                 seen = {str(k): str(v) for k, v in caps.items()} if isinstance(caps, Mapping) else {}
-                differences = caps_differences(seen, EXTERNAL_CAPS)
+                differences = _caps_differences(seen, EXTERNAL_CAPS)
                 if differences:
                     message = f"client.external caps differ from the documented ones: {'; '.join(differences)}"
                     yield Finding(where, label, message, "external-caps")
