@@ -1,0 +1,398 @@
+"""Deploying the embedded lab from our own generated environment files, the way TripleO would.
+
+``up()`` runs the source document's procedure on one machine: generate the stacks' environment
+files, read each stack's effective Heat parameters from its deploy command (as Heat would merge
+them), deploy one Ceph cluster per stack with the keys those files define, render every node's files
+(``render``), and start PostgreSQL, Keystone and one Glance API per glance-api service on its node.
+Faults are applied where the same mistake arises in real life (``faults``). ``down()`` stops every
+process it started, by PID, from the state file, so it also works after the CLI was killed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast, get_args
+
+import yaml
+
+from dcn_checks.cephx import Secret, rbd_client_caps
+from dcn_checks.errors import LabError
+from dcn_checks.generator import generate
+from dcn_checks.heat import load_catalog
+from dcn_checks.lab import ceph, glance, keystone, ports, postgres, processes
+from dcn_checks.lab.faults import Fault, apply_env_faults, apply_node_fault, fault_node
+from dcn_checks.lab.nodes import BindMount
+from dcn_checks.lab.render import (
+    CinderWiring,
+    GlanceWiring,
+    NodeFile,
+    NodeWiring,
+    NovaWiring,
+    Role,
+    ServiceCredentials,
+    render_node,
+)
+from dcn_checks.lab.render_glance import GlanceInstance, get_glance_instances
+from dcn_checks.lab.render_params import StackParams, parse_stack_params
+from dcn_checks.lint.envdir import Stack, read_env_directory
+from dcn_checks.model import Node, Site, SiteModel
+
+log = logging.getLogger(__name__)
+
+LAB_FILE = "lab.json"
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class GlanceEndpoint:
+    """One running glance-api of the lab: which site and service, where it listens, on which node."""
+
+    site: str
+    service: str
+    node: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class LabInfo:
+    """What ``lab up`` leaves behind for the checks and for ``lab status``."""
+
+    lab_dir: Path
+    release: str
+    clouds_yaml: Path
+    cloud: str
+    model_path: Path
+    inventory_path: Path
+    env_dir: Path
+    nodes_dir: Path
+    glance: tuple[GlanceEndpoint, ...]
+    faults: tuple[str, ...]
+
+    def to_json(self) -> str:
+        data = dataclasses.asdict(self)
+        return json.dumps(data, indent=2, default=str) + "\n"
+
+
+def read_lab_info(lab_dir: Path) -> LabInfo | None:
+    """Return what ``lab up`` recorded in ``lab_dir``, or None when no lab was brought up there."""
+    path = lab_dir / LAB_FILE
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    return LabInfo(
+        lab_dir=Path(data["lab_dir"]),
+        release=data["release"],
+        clouds_yaml=Path(data["clouds_yaml"]),
+        cloud=data["cloud"],
+        model_path=Path(data["model_path"]),
+        inventory_path=Path(data["inventory_path"]),
+        env_dir=Path(data["env_dir"]),
+        nodes_dir=Path(data["nodes_dir"]),
+        glance=tuple(GlanceEndpoint(**g) for g in data["glance"]),
+        faults=tuple(data["faults"]),
+    )
+
+
+def is_up(lab_dir: Path) -> bool:
+    """Tell whether any process a lab started in ``lab_dir`` is still running."""
+    return any(processes.is_running(record) for record in processes.load_records(lab_dir))
+
+
+def node_root(lab_dir: Path, node: str) -> Path:
+    """Return the directory that stands for ``/`` of a lab node."""
+    return lab_dir / "nodes" / node
+
+
+def _timed(progress: Progress, what: str, started: float) -> None:
+    progress(f"{what} ({time.monotonic() - started:.1f}s)")
+
+
+def _lab_model(model: SiteModel, mon_hosts: Sequence[str]) -> SiteModel:
+    """The model with each cluster's mons replaced by the lab's loopback mon address."""
+    sites = tuple(dataclasses.replace(site, mons=(mon,)) for site, mon in zip(model.sites, mon_hosts, strict=True))
+    return dataclasses.replace(model, sites=sites)
+
+
+def _stack_of(site: Site, stacks: Mapping[str, Stack]) -> Stack:
+    try:
+        return stacks[site.stack]
+    except KeyError:
+        raise LabError(f"the generated files have no stack {site.stack} for site {site.name}") from None
+
+
+def cluster_spec(site: Site, stack: Stack) -> ceph.ClusterSpec:
+    """What ceph-ansible / cephadm would create for a stack: name, fsid, client.openstack and CephExtraKeys."""
+    params = parse_stack_params(stack.effective)
+    if params.client_key is None:
+        raise LabError(f"stack {stack.name} sets no CephClientKey, so its client.openstack key is unknown")
+    keys = [ceph.CephKeySpec("client.openstack", params.client_key.reveal(), rbd_client_caps(site.pools.names()))]
+    for extra in params.extra_keys:
+        keys.append(ceph.CephKeySpec(extra.name, extra.key.reveal(), dict(extra.caps)))
+    return ceph.ClusterSpec(name=params.cluster, fsid=params.require_fsid(), keys=tuple(keys))
+
+
+def lab_role(node: Node) -> Role:
+    """Return the node's first role, which decides what the lab renders and runs on it."""
+    role = node.roles[0]
+    if role not in get_args(Role):
+        raise LabError(f"node {node.name}: the lab cannot deploy role {role} (it has no OpenStack service to run)")
+    return cast(Role, role)
+
+
+def _write_node_files(root: Path, files: Mapping[str, NodeFile]) -> None:
+    for path, node_file in files.items():
+        target = root / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, node_file.mode)
+        os.fchmod(descriptor, node_file.mode)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(node_file.content)
+
+
+def up(
+    lab_dir: Path,
+    model: SiteModel,
+    faults: tuple[Fault, ...] = (),
+    *,
+    venv: Path,
+    progress: Progress = lambda message: log.info("%s", message),
+) -> LabInfo:
+    """Bring up the lab for ``model`` in ``lab_dir``; on any failure stop what was started and raise."""
+    if is_up(lab_dir):
+        raise LabError(f"a lab is already up in {lab_dir}; run 'dcn-checks lab down --lab-dir {lab_dir}' first")
+    if lab_dir.exists():
+        shutil.rmtree(lab_dir)
+    lab_dir.mkdir(parents=True)
+    try:
+        return _up(lab_dir, model, faults, venv=venv, progress=progress)
+    except BaseException:
+        progress("lab up failed; stopping what was started")
+        processes.stop_all(lab_dir)
+        raise
+
+
+def _up(lab_dir: Path, model: SiteModel, faults: tuple[Fault, ...], *, venv: Path, progress: Progress) -> LabInfo:
+    started = time.monotonic()
+    profile = model.profile
+    cluster_ports = ceph.allocate_cluster_ports(len(model.sites))
+    lab = _lab_model(model, [ceph.mon_host(p) for p in cluster_ports])
+
+    env_dir = lab_dir / "env"
+    generate(lab, env_dir)
+    apply_env_faults(faults, lab, env_dir)
+    directory = read_env_directory(env_dir, load_catalog(profile.catalog).key)
+    stacks = {stack.name: stack for stack in directory.stacks}
+    _timed(progress, f"generated environment files for {len(stacks)} stacks", started)
+
+    specs = [cluster_spec(site, _stack_of(site, stacks)) for site in lab.sites]
+    with ThreadPoolExecutor(max_workers=len(specs)) as pool:
+        clusters = list(
+            pool.map(lambda pair: ceph.start_cluster(lab_dir, *pair), zip(specs, cluster_ports, strict=True))
+        )
+    _timed(progress, f"ceph: {len(clusters)} clusters up", started)
+
+    pg = postgres.start_postgres(lab_dir, databases=("keystone", "glance", "cinder"))
+    _timed(progress, f"postgresql up on 127.0.0.1:{pg.port}", started)
+    admin_password = secrets.token_urlsafe(16)
+    ks = keystone.start_keystone(lab_dir, venv, pg.url("keystone"), admin_password=admin_password)
+    _timed(progress, f"keystone up on {ks.url}", started)
+
+    glance_password = Secret(secrets.token_urlsafe(16))
+    credentials = ServiceCredentials(
+        username="glance", password=glance_password, auth_url=ks.url, www_authenticate_uri=ks.url
+    )
+    endpoints: list[tuple[GlanceEndpoint, glance.GlanceSite]] = []
+    # Plan first, so that every node knows its site's Glance URL before anything is rendered.
+    plan: list[tuple[Site, ceph.Cluster, StackParams, list[tuple[Node, tuple[GlanceInstance, ...]]]]] = []
+    for site, cluster in zip(lab.sites, clusters, strict=True):
+        params = parse_stack_params(_stack_of(site, stacks).effective)
+        nodes = []
+        for node in site.nodes:
+            instances = get_glance_instances(params, lab_role(node), profile)
+            nodes.append((node, instances))
+            binds = (
+                BindMount(node_root(lab_dir, node.name) / profile.ceph_config_host_dir.lstrip("/"), Path("/etc/ceph")),
+            )
+            for instance in instances:
+                if any(e.site == site.name and e.service == instance.service for e, _ in endpoints):
+                    continue  # one process per site and service is what the lab needs
+                port = ports.allocate_ports(1)[0]
+                config_dir = (
+                    node_root(lab_dir, node.name)
+                    / f"var/lib/config-data/puppet-generated/{instance.service}/etc/glance"
+                )
+                endpoints.append(
+                    (
+                        GlanceEndpoint(site.name, instance.service, node.name, f"http://127.0.0.1:{port}"),
+                        glance.GlanceSite(f"{site.name}.{instance.service}", config_dir, port, binds),
+                    )
+                )
+        plan.append((site, cluster, params, nodes))
+
+    def local_glance(site: Site) -> str:
+        """The Glance that Nova and Cinder of a site use: the edge one, or central's internal one."""
+        urls = {e.service: e.url for e, _ in endpoints if e.site == site.name}
+        return urls.get("glance_api_internal") or urls["glance_api"]
+
+    for site, cluster, params, nodes in plan:
+        for node, instances in nodes:
+            node_name = node.name
+            logs = lab_dir / "logs" / node_name
+            logs.mkdir(parents=True, exist_ok=True)
+            glance_wiring = {}
+            for instance in instances:
+                service_dir = lab_dir / "glance" / node_name / instance.service
+                for part in ("staging", "tasks", "locks"):
+                    (service_dir / part).mkdir(parents=True, exist_ok=True)
+                glance_wiring[instance.service] = GlanceWiring(
+                    database_url=Secret(pg.url("glance")),
+                    credentials=credentials,
+                    staging_dir=str(service_dir / "staging") + "/",
+                    tasks_dir=str(service_dir / "tasks") + "/",
+                    lock_path=str(service_dir / "locks"),
+                    log_file=str(logs / f"{instance.service}.log"),
+                    paste_config_file=str(venv / "etc" / "glance" / "glance-api-paste.ini"),
+                    python_interpreter=str(venv / "bin" / "python"),
+                )
+            wiring = NodeWiring(
+                glance=glance_wiring,
+                nova=NovaWiring(
+                    host=node_name,
+                    log_file=str(logs / "nova-compute.log"),
+                    glance_endpoint=None if site.is_central else local_glance(site),
+                ),
+                cinder=CinderWiring(
+                    backend_host=f"hostgroup-{site.name}",
+                    database_url=Secret(pg.url("cinder")),
+                    transport_url=Secret(f"rabbit://dcn-lab@127.0.0.1:5672/{site.name}"),
+                    glance_api_servers=local_glance(site),
+                    lock_path=str(lab_dir / "cinder" / node_name / "locks"),
+                    log_file=str(logs / "cinder-volume.log"),
+                    coordination_url=f"file://{lab_dir / 'cinder' / site.name / 'coordination'}",
+                ),
+                ceph_client_keyring=True,
+            )
+            role = lab_role(node)
+            files = render_node(params, role=role, profile=profile, mon_hosts=[cluster.mon_host], wiring=wiring)
+            for fault in faults:
+                if fault.stage == "node" and fault_node(fault, lab) == node_name:
+                    other = next(c for s, c in zip(lab.sites, clusters, strict=True) if s.name == fault.site)
+                    files = apply_node_fault(
+                        fault,
+                        files,
+                        ceph_dir=profile.ceph_config_host_dir,
+                        central_cluster=lab.central.cluster,
+                        user=lab.client_user,
+                        other_fsid=other.fsid,
+                        other_mon_host=other.mon_host,
+                        now=time.time(),
+                    )
+            _write_node_files(node_root(lab_dir, node_name), files)
+    _timed(progress, f"rendered node files of {sum(len(s.nodes) for s in lab.sites)} nodes", started)
+
+    central_public = next(e for e, _ in endpoints if e.site == lab.central.name and e.service == "glance_api")
+    keystone.register_services(
+        ks,
+        [keystone.ServiceUser("glance", glance_password.reveal())],
+        [keystone.CatalogService("glance", "image", central_public.url)],
+    )
+    first = endpoints[0][1]
+    glance.db_sync(venv, first.config_dir, binds=first.binds)
+    glance.start_glances(lab_dir, venv, [site for _, site in endpoints])
+    _timed(progress, f"glance: {len(endpoints)} API processes healthy", started)
+
+    info = _write_outputs(lab_dir, lab, ks, env_dir, tuple(e for e, _ in endpoints), faults)
+    _timed(progress, "lab is up", started)
+    return info
+
+
+def _write_outputs(
+    lab_dir: Path,
+    lab: SiteModel,
+    ks: keystone.Keystone,
+    env_dir: Path,
+    endpoints: tuple[GlanceEndpoint, ...],
+    faults: tuple[Fault, ...],
+) -> LabInfo:
+    """Write the completed site model, the node inventory and ``lab.json``."""
+    fsids = {}
+    state = yaml.safe_load((env_dir / ".dcn-checks-state.yaml").read_text())
+    for cluster, entry in state["clusters"].items():
+        fsids[cluster] = entry["fsid"]
+    edge = {e.site: e.url for e in endpoints if not (e.site == lab.central.name and e.service == "glance_api")}
+    sites = []
+    for site in lab.sites:
+        sites.append(
+            {
+                "name": site.name,
+                "kind": site.kind,
+                "stack": site.stack,
+                "cluster": site.cluster,
+                "az": site.az,
+                "store_id": site.store_id,
+                "store_description": site.store_description,
+                **({"volume_cluster": site.volume_cluster} if site.volume_cluster else {}),
+                "mons": list(site.mons),
+                "fsid": fsids[site.cluster],
+                "glance_endpoint": edge.get(site.name, ""),
+                "nodes": [{"name": node.name, "roles": list(node.roles)} for node in site.nodes],
+            }
+        )
+    model_path = lab_dir / "sites.yaml"
+    model_path.write_text(
+        "# The lab's site model, completed with the real fsids, mons and Glance endpoints.\n"
+        + yaml.safe_dump(
+            {"name": lab.name, "release": lab.release, "key_option": lab.key_option, "sites": sites}, sort_keys=False
+        )
+    )
+    inventory = {
+        site.stack: {
+            "hosts": {
+                node.name: {
+                    "ansible_connection": "local",
+                    "dcn_checks_node_root": str(node_root(lab_dir, node.name)),
+                    "dcn_checks_site": site.name,
+                    "dcn_checks_roles": list(node.roles),
+                }
+                for node in site.nodes
+            }
+        }
+        for site in lab.sites
+    }
+    inventory_path = lab_dir / "inventory.yaml"
+    inventory_path.write_text(yaml.safe_dump({"all": {"children": inventory}}, sort_keys=False))
+    info = LabInfo(
+        lab_dir=lab_dir,
+        release=lab.release,
+        clouds_yaml=ks.clouds_yaml,
+        cloud=ks.cloud,
+        model_path=model_path,
+        inventory_path=inventory_path,
+        env_dir=env_dir,
+        nodes_dir=lab_dir / "nodes",
+        glance=endpoints,
+        faults=tuple(f.name for f in faults),
+    )
+    (lab_dir / LAB_FILE).write_text(info.to_json())
+    return info
+
+
+def down(lab_dir: Path) -> int:
+    """Stop every process the lab in ``lab_dir`` started (by PID); return how many were stopped."""
+    outcomes = processes.stop_all(lab_dir)
+    return len(outcomes)
+
+
+def status(lab_dir: Path) -> list[tuple[str, int, bool]]:
+    """Return (process name, PID, running) for every process the lab recorded."""
+    return [(r.name, r.pid, processes.is_running(r)) for r in processes.load_records(lab_dir)]

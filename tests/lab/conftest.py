@@ -1,0 +1,74 @@
+"""Session fixtures that bring up the lab's real daemons once for all lab tests."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from lab_support import gen_secret, lab_prerequisites_missing, leftover_pids, make_lab_dir, write_node_ceph_files
+
+from dcn_checks.errors import LabError
+from dcn_checks.lab import ceph, install, keystone, postgres, processes
+
+OPENSTACK_CAPS = {
+    "mon": "profile rbd",
+    "osd": "profile rbd pool=vms, profile rbd pool=volumes, profile rbd pool=images",
+}
+SITES = ("central", "dcn0", "dcn1")
+
+
+@pytest.fixture(scope="session")
+def lab_dir() -> Iterator[Path]:
+    reason = lab_prerequisites_missing()
+    if reason:
+        pytest.skip(reason)
+    path = make_lab_dir("dcn-lab-test-")
+    yield path
+    records = processes.load_records(path)
+    processes.stop_all(path)
+    left = leftover_pids(records)
+    shutil.rmtree(path, ignore_errors=True)
+    if left:
+        raise LabError(f"processes of the test lab survived stop_all: {left}")
+
+
+@pytest.fixture(scope="session")
+def venv() -> Path:
+    path = install.default_venv_dir()
+    if not (path / install.MARKER_NAME).exists():
+        pytest.skip(f"OpenStack venv {path} not built; run python -m dcn_checks.lab.install")
+    return path
+
+
+@pytest.fixture(scope="session")
+def openstack_secret() -> str:
+    return gen_secret()
+
+
+@pytest.fixture(scope="session")
+def clusters(lab_dir: Path, openstack_secret: str) -> dict[str, ceph.Cluster]:
+    key = ceph.CephKeySpec("client.openstack", openstack_secret, OPENSTACK_CAPS)
+    specs = [ceph.ClusterSpec(site, str(uuid.uuid4()), (key,)) for site in SITES]
+    return {c.name: c for c in ceph.start_clusters(lab_dir, specs)}
+
+
+@pytest.fixture(scope="session")
+def controller_node(lab_dir: Path, clusters: dict[str, ceph.Cluster], openstack_secret: str) -> Path:
+    """Node root of a central controller that has the files of every cluster."""
+    root = lab_dir / "nodes" / "controller-0"
+    for cluster in clusters.values():
+        write_node_ceph_files(root, cluster, "openstack", openstack_secret)
+    return root
+
+
+@pytest.fixture(scope="session")
+def lab_postgres(lab_dir: Path) -> postgres.Postgres:
+    return postgres.start_postgres(lab_dir, ["keystone", "glance"])
+
+
+@pytest.fixture(scope="session")
+def lab_keystone(lab_dir: Path, venv: Path, lab_postgres: postgres.Postgres) -> keystone.Keystone:
+    return keystone.start_keystone(lab_dir, venv, lab_postgres.url("keystone"), admin_password=gen_secret())

@@ -1,0 +1,116 @@
+"""Real Ceph clusters of the lab: started in parallel, keys imported with given secrets, pools served."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from dcn_checks.errors import LabError
+from dcn_checks.lab import ceph, nodes, processes
+
+SITES = ("central", "dcn0", "dcn1")  # as in conftest.py
+
+pytestmark = pytest.mark.lab
+
+
+def test_render_cluster_conf_binds_to_loopback_with_allocated_ports() -> None:
+    spec = ceph.ClusterSpec("dcn0", "6f1b2c3d-0000-4000-8000-000000000001")
+    cp = ceph.ClusterPorts(mon_v2=21000, mon_v1=21001, osd_range=range(22000, 22024))
+    text = ceph.render_cluster_conf(spec, Path("/lab/ceph/dcn0"), cp)
+    assert "mon host = [v2:127.0.0.1:21000,v1:127.0.0.1:21001]" in text
+    assert "ms bind port min = 22000\nms bind port max = 22023" in text
+    assert "public addr = 127.0.0.1" in text
+    assert "osd fast shutdown = false" in text
+
+
+@pytest.mark.parametrize(
+    ("name", "fsid"),
+    [("DCN0", str(uuid.uuid4())), ("dcn 0", str(uuid.uuid4())), ("dcn0", "not-a-uuid")],
+    ids=["uppercase", "space", "bad-fsid"],
+)
+def test_validate_spec_rejects_unusable_names(name: str, fsid: str) -> None:
+    with pytest.raises(LabError):
+        ceph.validate_spec(ceph.ClusterSpec(name, fsid))
+
+
+def test_clusters_run_with_own_fsid_and_distinct_mon_ports(clusters: dict[str, ceph.Cluster]) -> None:
+    assert sorted(clusters) == sorted(SITES)
+    assert len({c.fsid for c in clusters.values()}) == len(SITES)
+    assert len({c.mon_host for c in clusters.values()}) == len(SITES)
+    for cluster in clusters.values():
+        status = json.loads(ceph.ceph_admin(cluster, ["status", "-f", "json"], timeout_s=20).stdout)
+        assert status["fsid"] == cluster.fsid
+        assert status["health"]["status"] == "HEALTH_OK"
+        assert status["osdmap"]["num_up_osds"] == 1
+
+
+def test_daemon_pids_are_the_daemons_themselves(lab_dir: Path, clusters: dict[str, ceph.Cluster]) -> None:
+    for cluster in clusters.values():
+        mon_cmd = Path(f"/proc/{cluster.mon_pid}/cmdline").read_bytes().split(b"\0")
+        osd_cmd = Path(f"/proc/{cluster.osd_pid}/cmdline").read_bytes().split(b"\0")
+        assert mon_cmd[:3] == [b"ceph-mon", b"--cluster", cluster.name.encode()]
+        assert osd_cmd[:3] == [b"ceph-osd", b"--cluster", cluster.name.encode()]
+    names = {r.name for r in processes.load_records(lab_dir)}
+    assert {ceph.mon_process_name(s) for s in SITES} <= names
+
+
+def test_key_is_imported_with_given_secret_and_caps(clusters: dict[str, ceph.Cluster], openstack_secret: str) -> None:
+    for cluster in clusters.values():
+        result = ceph.ceph_admin(cluster, ["auth", "get", "client.openstack", "-f", "json"])
+        (entry,) = json.loads(result.stdout)
+        assert entry["key"] == openstack_secret, f"{cluster.name}: key differs from the given secret"
+        assert entry["caps"]["mon"] == "profile rbd"
+        assert "profile rbd pool=images" in entry["caps"]["osd"]
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_node_lists_pool_with_imported_key(site: str, controller_node: Path, clusters: dict[str, ceph.Cluster]) -> None:
+    """The same command a node would run, with /etc/ceph of the node bind-mounted in its namespace."""
+    cluster = clusters[site]
+    name = f"dcnchk-{uuid.uuid4().hex[:8]}"
+    nodes.check(ceph.rbd_admin(cluster, ["create", "--size", "4M", f"images/{name}"]), "rbd create")
+    result = nodes.run_on_node(
+        [
+            "rbd",
+            "--conf",
+            f"/etc/ceph/{site}.conf",
+            "--id",
+            "openstack",
+            "-p",
+            "images",
+            "ls",
+            "-l",
+            "--format",
+            "json",
+        ],
+        nodes.node_binds(controller_node),
+        timeout_s=20,
+    )
+    assert result.ok, result.stderr
+    assert name in {entry["image"] for entry in json.loads(result.stdout)}
+    nodes.check(ceph.rbd_admin(cluster, ["rm", "--no-progress", f"images/{name}"]), "rbd rm")
+
+
+def test_node_key_outside_its_caps_is_refused(controller_node: Path, clusters: dict[str, ceph.Cluster]) -> None:
+    nodes.check(ceph.ceph_admin(clusters["dcn1"], ["osd", "pool", "create", "backups", "8"]), "pool create")
+    result = nodes.run_on_node(
+        ["rbd", "--conf", "/etc/ceph/dcn1.conf", "--id", "openstack", "-p", "backups", "ls"],
+        nodes.node_binds(controller_node),
+        timeout_s=20,
+    )
+    assert result.returncode != 0
+    assert "Operation not permitted" in result.stderr
+
+
+def test_host_etc_ceph_is_untouched_by_node_namespaces(controller_node: Path) -> None:
+    assert not Path("/etc/ceph/central.conf").exists()
+    assert (controller_node / "etc/ceph/central.conf").exists()
+
+
+def test_admin_command_times_out_instead_of_hanging(clusters: dict[str, ceph.Cluster]) -> None:
+    """Without a mgr ``pg stat`` blocks for ever; the admin helper must return rc 124."""
+    result = ceph.ceph_admin(clusters["central"], ["pg", "stat"], timeout_s=2)
+    assert result.returncode == 124
