@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -50,6 +51,81 @@ def _cmd_lint(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+DEFAULT_LAB_DIR = ".lab/default"
+
+
+def _lab_model(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from dcn_checks.model import load_model, model_with_sites
+
+    if args.model:
+        return load_model(args.model)
+    return model_with_sites(args.sites, release=args.release, key_option=args.key_option)
+
+
+def _cmd_lab_up(args: argparse.Namespace) -> int:
+    from dcn_checks.lab import deploy
+    from dcn_checks.lab.faults import get_faults
+    from dcn_checks.lab.install import ensure_lab_deps
+
+    lab_dir = Path(args.lab_dir).resolve()
+    if deploy.is_up(lab_dir):
+        print(f"dcn-checks: a lab is already up in {lab_dir} ('dcn-checks lab down' stops it)", file=sys.stderr)
+        return EXIT_OK
+    model = _lab_model(args)
+    faults = get_faults(args.fault, model)
+    started = time.monotonic()
+
+    def progress(message: str) -> None:
+        print(f"[lab {time.monotonic() - started:5.1f}s] {message}", file=sys.stderr, flush=True)
+
+    progress("checking the lab's packages and OpenStack venv")
+    venv = ensure_lab_deps().venv
+    info = deploy.up(lab_dir, model, faults, venv=venv, progress=progress)
+    print(f"lab dir:     {info.lab_dir}")
+    print(f"clouds.yaml: {info.clouds_yaml} (cloud {info.cloud})")
+    print(f"site model:  {info.model_path}")
+    print(f"inventory:   {info.inventory_path}")
+    print(f"env files:   {info.env_dir}")
+    print(f"node roots:  {info.nodes_dir}")
+    if info.faults:
+        print(f"faults:      {', '.join(info.faults)}")
+    return EXIT_OK
+
+
+def _cmd_lab_down(args: argparse.Namespace) -> int:
+    from dcn_checks.lab import deploy
+
+    lab_dir = Path(args.lab_dir).resolve()
+    stopped = deploy.down(lab_dir)
+    print(f"stopped {stopped} lab process(es) in {lab_dir}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_lab_status(args: argparse.Namespace) -> int:
+    from dcn_checks.lab import deploy
+
+    lab_dir = Path(args.lab_dir).resolve()
+    rows = deploy.status(lab_dir)
+    if not rows:
+        print(f"no lab in {lab_dir}")
+        return EXIT_OK
+    for name, pid, running in rows:
+        print(f"{name:40} {pid:>8} {'running' if running else 'gone'}")
+    info = deploy.read_lab_info(lab_dir)
+    if info is not None:
+        for endpoint in info.glance:
+            print(f"glance {endpoint.site}/{endpoint.service}: {endpoint.url} on {endpoint.node}")
+    return EXIT_OK if all(running for _, _, running in rows) else EXIT_FINDINGS
+
+
+def _cmd_lab_faults(args: argparse.Namespace) -> int:
+    from dcn_checks.lab.faults import FAULTS
+
+    for fault in FAULTS:
+        print(f"{fault.name:28} {fault.summary} [{', '.join(fault.requirements)}]")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser of every sub-command."""
     parser = _Parser(prog="dcn-checks", description=__doc__.splitlines()[0] if __doc__ else None)
@@ -66,6 +142,26 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("directory", help="directory with one subdirectory per stack")
     lint.add_argument("--release", required=True, choices=RELEASE_NAMES, help="target release")
     lint.set_defaults(func=_cmd_lint)
+
+    lab = commands.add_parser("lab", help="the embedded lab: a real DCN deployment on this machine")
+    lab_commands = lab.add_subparsers(dest="lab_command", required=True, parser_class=_Parser)
+    up = lab_commands.add_parser("up", help="deploy the lab from generated environment files")
+    source = up.add_mutually_exclusive_group()
+    source.add_argument("--model", help="site model YAML file (default: central + --sites DCN sites)")
+    source.add_argument("--sites", type=int, default=2, help="number of DCN sites (default 2)")
+    up.add_argument("--release", default="ussuri", choices=RELEASE_NAMES, help="release profile (with --sites)")
+    up.add_argument("--key-option", type=int, default=2, choices=(1, 2), help="cephx key option (with --sites)")
+    up.add_argument("--fault", action="append", default=[], help="break the lab on purpose (see 'lab faults')")
+    up.set_defaults(func=_cmd_lab_up)
+    for name, func, text in (
+        ("down", _cmd_lab_down, "stop every process the lab started"),
+        ("status", _cmd_lab_status, "show the lab's processes and endpoints"),
+        ("faults", _cmd_lab_faults, "list the faults 'lab up --fault' can apply"),
+    ):
+        sub = lab_commands.add_parser(name, help=text)
+        sub.set_defaults(func=func)
+    for sub in lab_commands.choices.values():
+        sub.add_argument("--lab-dir", default=DEFAULT_LAB_DIR, help=f"lab directory (default {DEFAULT_LAB_DIR})")
     return parser
 
 
