@@ -29,7 +29,7 @@ from dcn_checks.cephx import Secret, rbd_client_caps
 from dcn_checks.errors import LabError
 from dcn_checks.generator import generate
 from dcn_checks.heat import load_catalog
-from dcn_checks.lab import ceph, glance, keystone, ports, postgres, processes
+from dcn_checks.lab import ceph, glance, keystone, ports, postgres, processes, seed
 from dcn_checks.lab.faults import Fault, apply_env_faults, apply_node_fault, fault_node
 from dcn_checks.lab.nodes import BindMount
 from dcn_checks.lab.render import (
@@ -46,6 +46,7 @@ from dcn_checks.lab.render_glance import GlanceInstance, get_glance_instances
 from dcn_checks.lab.render_params import StackParams, parse_stack_params
 from dcn_checks.lint.envdir import Stack, read_env_directory
 from dcn_checks.model import Node, Site, SiteModel
+from dcn_checks.release import get_profile
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,12 @@ def is_up(lab_dir: Path) -> bool:
 def node_root(lab_dir: Path, node: str) -> Path:
     """Return the directory that stands for ``/`` of a lab node."""
     return lab_dir / "nodes" / node
+
+
+def ceph_binds(lab_dir: Path, node: str, release: str) -> tuple[BindMount, ...]:
+    """Bind mounts that show a node's Ceph client files at /etc/ceph, as its containers see them."""
+    host_dir = get_profile(release).ceph_config_host_dir.lstrip("/")
+    return (BindMount(node_root(lab_dir, node) / host_dir, Path("/etc/ceph")),)
 
 
 def _timed(progress: Progress, what: str, started: float) -> None:
@@ -220,9 +227,7 @@ def _up(lab_dir: Path, model: SiteModel, faults: tuple[Fault, ...], *, venv: Pat
         for node in site.nodes:
             instances = get_glance_instances(params, lab_role(node), profile)
             nodes.append((node, instances))
-            binds = (
-                BindMount(node_root(lab_dir, node.name) / profile.ceph_config_host_dir.lstrip("/"), Path("/etc/ceph")),
-            )
+            binds = ceph_binds(lab_dir, node.name, lab.release)
             for instance in instances:
                 if any(e.site == site.name and e.service == instance.service for e, _ in endpoints):
                     continue  # one process per site and service is what the lab needs
@@ -312,6 +317,12 @@ def _up(lab_dir: Path, model: SiteModel, faults: tuple[Fault, ...], *, venv: Pat
     _timed(progress, f"glance: {len(endpoints)} API processes healthy", started)
 
     info = _write_outputs(lab_dir, lab, ks, env_dir, tuple(e for e, _ in endpoints), faults)
+    image_faults = tuple(fault for fault in faults if fault.stage == "image")
+    if image_faults:
+        seed.apply_image_faults(
+            info, {site.name: cluster for site, cluster in zip(lab.sites, clusters, strict=True)}, image_faults
+        )
+        _timed(progress, f"seed image broken by {', '.join(f.name for f in image_faults)}", started)
     _timed(progress, "lab is up", started)
     return info
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from lab_support import gen_secret, lab_prerequisites_missing, leftover_pids, make_lab_dir, write_node_ceph_files
 
 from dcn_checks.errors import LabError
-from dcn_checks.lab import ceph, install, keystone, postgres, processes
+from dcn_checks.lab import ceph, deploy, install, keystone, postgres, processes
+from dcn_checks.lab.deploy import LabInfo
+from dcn_checks.lab.faults import get_faults
+from dcn_checks.model import model_with_sites
 
 OPENSTACK_CAPS = {
     "mon": "profile rbd",
@@ -72,3 +75,38 @@ def lab_postgres(lab_dir: Path) -> postgres.Postgres:
 @pytest.fixture(scope="session")
 def lab_keystone(lab_dir: Path, venv: Path, lab_postgres: postgres.Postgres) -> keystone.Keystone:
     return keystone.start_keystone(lab_dir, venv, lab_postgres.url("keystone"), admin_password=gen_secret())
+
+
+@pytest.fixture(scope="session")
+def deploy_lab(venv: Path) -> Iterator[Callable[..., LabInfo]]:
+    """Factory of whole labs deployed with ``dcn-checks lab up`` semantics, one per distinct request.
+
+    ``deploy_lab("keyring-mode-0644", sites=2)`` returns the LabInfo of a lab with that fault; the
+    same request later returns the same lab. Every lab is stopped at the end of the session, and
+    the session fails if any of its processes survived.
+    """
+    labs: dict[tuple[object, ...], LabInfo] = {}
+
+    def make(*faults: str, sites: int = 2, release: str = "ussuri", key_option: int = 2) -> LabInfo:
+        key = (faults, sites, release, key_option)
+        if key not in labs:
+            model = model_with_sites(sites, release=release, key_option=key_option)  # type: ignore[arg-type]
+            path = make_lab_dir("dcn-lab-")
+            labs[key] = deploy.up(path, model, get_faults(list(faults), model), venv=venv)
+        return labs[key]
+
+    yield make
+    survivors = []
+    for info in labs.values():
+        records = processes.load_records(info.lab_dir)
+        deploy.down(info.lab_dir)
+        survivors += leftover_pids(records)
+        shutil.rmtree(info.lab_dir, ignore_errors=True)
+    if survivors:
+        raise LabError(f"processes of deployed labs survived lab down: {survivors}")
+
+
+@pytest.fixture(scope="session")
+def healthy_lab(deploy_lab: Callable[..., LabInfo]) -> LabInfo:
+    """The default lab (central + dcn0 + dcn1, key option 2, ussuri) with no fault."""
+    return deploy_lab()
