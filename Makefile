@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 REPORTS := reports
 MODEL ?= fixtures/models/dms-example.yaml
 RELEASE ?= ussuri
+LAB_DIR ?= .lab/report
 
 .PHONY: venv lab-deps check test report clean
 
@@ -30,11 +31,20 @@ check: venv
 test: check lab-deps
 	$(BIN)/pytest tests --junitxml=$(REPORTS)/junit-tests.xml
 
-report: venv
+# The main job: bring the embedded lab up from generated files, run the suites that exist against
+# it, always bring it down, and exit with the suites' code.
+report: lab-deps
 	mkdir -p $(REPORTS)
 	$(BIN)/dcn-checks generate --model $(MODEL) --out $(REPORTS)/env
 	$(BIN)/dcn-checks lint $(REPORTS)/env --release $(RELEASE)
-	$(BIN)/pytest suites/static --env-dir=$(REPORTS)/env --release=$(RELEASE) --junitxml=$(REPORTS)/junit-static.xml
+	rc=0; \
+	$(BIN)/dcn-checks lab up --lab-dir $(LAB_DIR) --release $(RELEASE) || rc=$$?; \
+	if [ $$rc -eq 0 ]; then \
+	  $(BIN)/pytest suites/static --env-dir=$(LAB_DIR)/env --release=$(RELEASE) \
+	    --junitxml=$(REPORTS)/junit-static.xml || rc=$$?; \
+	fi; \
+	$(BIN)/dcn-checks lab down --lab-dir $(LAB_DIR); \
+	exit $$rc
 
 clean:
 	rm -rf $(REPORTS)/env $(REPORTS)/*.xml

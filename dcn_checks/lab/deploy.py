@@ -78,6 +78,7 @@ class LabInfo:
     nodes_dir: Path
     glance: tuple[GlanceEndpoint, ...]
     faults: tuple[str, ...]
+    seed_image: str | None = None  # the Glance image ID of the seed image, when an image fault made one
 
     def to_json(self) -> str:
         data = dataclasses.asdict(self)
@@ -101,6 +102,7 @@ def read_lab_info(lab_dir: Path) -> LabInfo | None:
         nodes_dir=Path(data["nodes_dir"]),
         glance=tuple(GlanceEndpoint(**g) for g in data["glance"]),
         faults=tuple(data["faults"]),
+        seed_image=data.get("seed_image"),
     )
 
 
@@ -202,17 +204,28 @@ def _up(lab_dir: Path, model: SiteModel, faults: tuple[Fault, ...], *, venv: Pat
     _timed(progress, f"generated environment files for {len(stacks)} stacks", started)
 
     specs = [cluster_spec(site, _stack_of(site, stacks)) for site in lab.sites]
-    with ThreadPoolExecutor(max_workers=len(specs)) as pool:
-        clusters = list(
-            pool.map(lambda pair: ceph.start_cluster(lab_dir, *pair), zip(specs, cluster_ports, strict=True))
-        )
-    _timed(progress, f"ceph: {len(clusters)} clusters up", started)
 
-    pg = postgres.start_postgres(lab_dir, databases=("keystone", "glance", "cinder"))
-    _timed(progress, f"postgresql up on 127.0.0.1:{pg.port}", started)
-    admin_password = secrets.token_urlsafe(16)
-    ks = keystone.start_keystone(lab_dir, venv, pg.url("keystone"), admin_password=admin_password)
-    _timed(progress, f"keystone up on {ks.url}", started)
+    def start_clusters() -> list[ceph.Cluster]:
+        with ThreadPoolExecutor(max_workers=len(specs)) as pool:
+            up = list(pool.map(lambda pair: ceph.start_cluster(lab_dir, *pair), zip(specs, cluster_ports, strict=True)))
+        _timed(progress, f"ceph: {len(up)} clusters up", started)
+        return up
+
+    def start_identity() -> tuple[postgres.Postgres, keystone.Keystone]:
+        database = postgres.start_postgres(lab_dir, databases=("keystone", "glance", "cinder"))
+        _timed(progress, f"postgresql up on 127.0.0.1:{database.port}", started)
+        identity = keystone.start_keystone(
+            lab_dir, venv, database.url("keystone"), admin_password=secrets.token_urlsafe(16)
+        )
+        _timed(progress, f"keystone up on {identity.url}", started)
+        return database, identity
+
+    # The clusters and the identity side do not need each other: bring them up side by side.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        clusters_future = pool.submit(start_clusters)
+        identity_future = pool.submit(start_identity)
+        clusters = clusters_future.result()
+        pg, ks = identity_future.result()
 
     glance_password = Secret(secrets.token_urlsafe(16))
     credentials = ServiceCredentials(
