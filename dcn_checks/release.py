@@ -7,6 +7,7 @@ it comes from, so that a new release is a new profile, never a fork of the check
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
@@ -61,53 +62,45 @@ class ReleaseProfile:
 _CEPH_ANSIBLE_ENV = f"{THT}/environments/ceph-ansible/ceph-ansible.yaml"
 _CEPHADM_ENV = f"{THT}/environments/cephadm/cephadm-rbd-only.yaml"
 
+# tripleo-docs master of 2021-01 (the ussuri-victoria edition); THT catalog master-2021-03.
+_USSURI = ReleaseProfile(
+    name="ussuri",
+    catalog="master-2021-03",
+    ceph_deployer="ceph-ansible",
+    dcn_storage_env=f"{THT}/environments/dcn-hci.yaml",
+    ceph_env=_CEPH_ANSIBLE_ENV,
+    ceph_config_host_dir="/etc/ceph",
+    glance_internal_service=False,
+    nova_knows_glance_store=False,
+    control_plane_export="~/control-plane-export.yaml",
+)
+# The stable/wallaby edition still deploys Ceph with ceph-ansible but uses dcn-storage.yaml; Wallaby
+# moved the client files to CephConfigPath and got the OSSN-0090 split and Nova's store name.
+_WALLABY = dataclasses.replace(
+    _USSURI,
+    name="wallaby",
+    catalog="stable-wallaby",
+    dcn_storage_env=f"{THT}/environments/dcn-storage.yaml",
+    ceph_config_host_dir="/var/lib/tripleo-config/ceph",
+    glance_internal_service=True,
+    nova_knows_glance_store=True,
+)
+# The stable/zed edition deploys Ceph with 'openstack overcloud ceph deploy' (cephadm) first, and
+# the deploy writes the Heat export into the working directory.
+_ZED = dataclasses.replace(
+    _WALLABY,
+    name="zed",
+    catalog="stable-zed",
+    ceph_deployer="cephadm",
+    ceph_env=_CEPHADM_ENV,
+    control_plane_export="~/overcloud-deploy/control-plane/control-plane-export.yaml",
+)
+
 PROFILES: dict[ReleaseName, ReleaseProfile] = {
-    # tripleo-docs master of 2021-01 (the ussuri-victoria edition); THT catalog master-2021-03.
-    "ussuri": ReleaseProfile(
-        name="ussuri",
-        catalog="master-2021-03",
-        ceph_deployer="ceph-ansible",
-        dcn_storage_env=f"{THT}/environments/dcn-hci.yaml",
-        ceph_env=_CEPH_ANSIBLE_ENV,
-        ceph_config_host_dir="/etc/ceph",
-        glance_internal_service=False,
-        nova_knows_glance_store=False,
-        control_plane_export="~/control-plane-export.yaml",
-    ),
-    "victoria": ReleaseProfile(
-        name="victoria",
-        catalog="master-2021-03",
-        ceph_deployer="ceph-ansible",
-        dcn_storage_env=f"{THT}/environments/dcn-hci.yaml",
-        ceph_env=_CEPH_ANSIBLE_ENV,
-        ceph_config_host_dir="/etc/ceph",
-        glance_internal_service=False,
-        nova_knows_glance_store=False,
-        control_plane_export="~/control-plane-export.yaml",
-    ),
-    # The stable/wallaby edition still deploys Ceph with ceph-ansible but uses dcn-storage.yaml.
-    "wallaby": ReleaseProfile(
-        name="wallaby",
-        catalog="stable-wallaby",
-        ceph_deployer="ceph-ansible",
-        dcn_storage_env=f"{THT}/environments/dcn-storage.yaml",
-        ceph_env=_CEPH_ANSIBLE_ENV,
-        ceph_config_host_dir="/var/lib/tripleo-config/ceph",
-        glance_internal_service=True,
-        nova_knows_glance_store=True,
-        control_plane_export="~/control-plane-export.yaml",
-    ),
-    "zed": ReleaseProfile(
-        name="zed",
-        catalog="stable-zed",
-        ceph_deployer="cephadm",
-        dcn_storage_env=f"{THT}/environments/dcn-storage.yaml",
-        ceph_env=_CEPHADM_ENV,
-        ceph_config_host_dir="/var/lib/tripleo-config/ceph",
-        glance_internal_service=True,
-        nova_knows_glance_store=True,
-        control_plane_export="~/overcloud-deploy/control-plane/control-plane-export.yaml",
-    ),
+    "ussuri": _USSURI,
+    "victoria": dataclasses.replace(_USSURI, name="victoria"),
+    "wallaby": _WALLABY,
+    "zed": _ZED,
 }
 
 
