@@ -9,6 +9,10 @@ not judge" (anything else)::
     │   ├── EnvironmentFilesError  4  a directory of environment files cannot be read
     │   └── TargetError            4  a target (lab dir, clouds.yaml, endpoint) is missing or unreachable
     ├── ParseError                 3  a tool's output (rbd, ceph) or a Ceph file we read could not be parsed
+    ├── WaitError                  3  a wait ended without the state it waited for
+    │   ├── WaitTimeout            3  the state did not come before the timeout
+    │   └── WaitFailed             3  a terminal state came instead (e.g. os_glance_failed_import)
+    ├── GlanceError                3  Glance refused a request (4xx/5xx); carries status and Glance's message
     └── LabError                   3  the embedded lab could not be brought up or down
 
 A check that fails is not an exception: it is a finding, and the run exits 1.
@@ -61,6 +65,43 @@ class ParseError(DcnChecksError, ValueError):
     The message says what and where. It exits 3, not 1: output we cannot read tells nothing about the
     deployment, so we could not judge.
     """
+
+
+class WaitError(DcnChecksError):
+    """A wait (``waiters.wait_for``) ended without the awaited state; says what, how long and what was seen.
+
+    It exits 3: the library cannot tell a slow deployment from a broken one; a check that expects the
+    state turns this into a finding.
+    """
+
+    def __init__(self, message: str, *, description: str, elapsed_s: float, last_state: object) -> None:
+        super().__init__(message)
+        self.description = description
+        self.elapsed_s = elapsed_s
+        self.last_state = last_state
+
+
+class WaitTimeout(WaitError):
+    """The awaited state did not come before the timeout."""
+
+
+class WaitFailed(WaitError):
+    """A terminal state came instead of the awaited one (``reason`` says which), so waiting longer is pointless."""
+
+    def __init__(self, message: str, *, reason: str, description: str, elapsed_s: float, last_state: object) -> None:
+        super().__init__(message, description=description, elapsed_s=elapsed_s, last_state=last_state)
+        self.reason = reason
+
+
+class GlanceError(DcnChecksError):
+    """Glance answered a request with an error; ``status`` is the HTTP code, ``message`` Glance's own text."""
+
+    def __init__(self, operation: str, status: int | None, message: str) -> None:
+        self.operation = operation
+        self.status = status
+        self.message = message
+        code = f"HTTP {status}" if status is not None else "no HTTP status"
+        super().__init__(f"{operation}: {code}: {message}")
 
 
 class LabError(DcnChecksError):
