@@ -101,9 +101,7 @@ def type_problem(parameter: HeatParameter, value: object) -> str | None:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             return f"expects a number, got {type(value).__name__}"
     elif kind == "comma_delimited_list":
-        if not (
-            isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
-        ):
+        if not (isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))):
             return f"expects a comma-delimited list (string or list of strings), got {type(value).__name__}"
     elif kind == "json":
         if not isinstance(value, (dict, list)):

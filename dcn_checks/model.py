@@ -41,9 +41,7 @@ ROLE_SERVICES: dict[str, frozenset[str]] = {
     "Compute": frozenset({"NovaCompute"}),
     "CephStorage": frozenset({"CephOSD"}),
     "CephAll": frozenset({"CephMon", "CephOSD"}),
-    "DistributedComputeHCI": frozenset(
-        {"NovaCompute", "GlanceApiEdge", "CinderVolume", "CephMon", "CephOSD"}
-    ),
+    "DistributedComputeHCI": frozenset({"NovaCompute", "GlanceApiEdge", "CinderVolume", "CephMon", "CephOSD"}),
     "DistributedCompute": frozenset({"NovaCompute", "GlanceApiEdge", "CinderVolume"}),
     "DistributedComputeHCIScaleOut": frozenset({"NovaCompute", "HAproxyEdge", "CephOSD"}),
     "DistributedComputeScaleOut": frozenset({"NovaCompute", "HAproxyEdge"}),
@@ -401,9 +399,7 @@ def _central_first(sites: list[Site], source: str) -> list[Site]:
         raise ModelError(source, "sites", "no central site; name one site 'central' or give it kind: central")
     if len(central) > 1:
         names = ", ".join(site.name for site in central)
-        raise ModelError(
-            source, "sites", f"more than one central site ({names}); a deployment has exactly one"
-        )
+        raise ModelError(source, "sites", f"more than one central site ({names}); a deployment has exactly one")
     return central + [site for site in sites if not site.is_central]
 
 
@@ -441,9 +437,7 @@ def _check_unique(sites: list[Site], source: str) -> None:
     for site in sites:
         if site.fsid is not None:
             if site.fsid in fsids:
-                raise ModelError(
-                    source, f"sites[{site.name}].fsid", f"duplicate fsid (also at {fsids[site.fsid]})"
-                )
+                raise ModelError(source, f"sites[{site.name}].fsid", f"duplicate fsid (also at {fsids[site.fsid]})")
             fsids[site.fsid] = site.name
     nodes: dict[str, str] = {}
     for site in sites:
@@ -462,12 +456,8 @@ def model_with_sites(count: int, release: str = "ussuri", key_option: KeyOption 
 
     Mon addresses are made up from a documentation-style storage network, one /24 per DCN site.
     """
-    sites: list[dict[str, Any]] = [
-        {"name": "central", "mons": ["172.16.11.84", "172.16.11.87", "172.16.11.92"]}
-    ]
+    sites: list[dict[str, Any]] = [{"name": "central", "mons": ["172.16.11.84", "172.16.11.87", "172.16.11.92"]}]
     for index in range(count):
-        sites.append(
-            {"name": f"dcn{index}", "mons": [f"172.17.{index % 256}.{host}" for host in (10, 11, 12)]}
-        )
+        sites.append({"name": f"dcn{index}", "mons": [f"172.17.{index % 256}.{host}" for host in (10, 11, 12)]})
     data = {"release": release, "key_option": key_option, "sites": sites}
     return parse_model(data, f"<{count} DCN sites>")

@@ -40,9 +40,7 @@ def main(reference: Path) -> None:
     for key, filename in CATALOGS.items():
         params = json.loads((reference / filename).read_text())["parameters"]
         catalogs[key] = {name: compact(p) for name, p in sorted(params.items())}
-    (data / "heat-parameters.json").write_text(
-        json.dumps(catalogs, sort_keys=True, separators=(",", ":")) + "\n"
-    )
+    (data / "heat-parameters.json").write_text(json.dumps(catalogs, sort_keys=True, separators=(",", ":")) + "\n")
     envs = json.loads((reference / "tht-dcn-environments.json").read_text())
     environments = {
         release: {path: body.get("parameter_defaults", {}) for path, body in sorted(files.items())}

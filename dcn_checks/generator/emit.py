@@ -43,9 +43,7 @@ def validate(env: EnvFile, catalog: Catalog) -> None:
             for store, entry in value.items():
                 for key in entry:
                     if key not in _MULTISTORE_KEYS or catalog.get(key) is None:
-                        raise GeneratorBug(
-                            f"{env.path}: GlanceMultistoreConfig.{store}.{key} is not a THT parameter"
-                        )
+                        raise GeneratorBug(f"{env.path}: GlanceMultistoreConfig.{store}.{key} is not a THT parameter")
 
 
 def render_env_file(env: EnvFile, header: str, catalog: Catalog) -> str:

@@ -146,9 +146,7 @@ def _az_file(site: Site, catalog: Catalog) -> EnvFile:
     ]
     if site.volume_cluster:
         parameters.append(("CinderVolumeCluster", site.volume_cluster))
-    return EnvFile(
-        f"{site.stack}/az.yaml", f"availability zone of {site.name} for Nova and Cinder", tuple(parameters)
-    )
+    return EnvFile(f"{site.stack}/az.yaml", f"availability zone of {site.name} for Nova and Cinder", tuple(parameters))
 
 
 def plan_stacks(model: SiteModel, secrets: dict[str, ClusterSecrets]) -> StackPlan:

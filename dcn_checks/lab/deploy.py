@@ -332,7 +332,7 @@ def _up(lab_dir: Path, model: SiteModel, faults: tuple[Fault, ...], *, venv: Pat
     info = _write_outputs(lab_dir, lab, ks, env_dir, tuple(e for e, _ in endpoints), faults)
     image_faults = tuple(fault for fault in faults if fault.stage == "image")
     if image_faults:
-        seed.apply_image_faults(
+        info = seed.apply_image_faults(
             info, {site.name: cluster for site, cluster in zip(lab.sites, clusters, strict=True)}, image_faults
         )
         _timed(progress, f"seed image broken by {', '.join(f.name for f in image_faults)}", started)

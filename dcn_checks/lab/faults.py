@@ -64,16 +64,40 @@ FAULTS: tuple[Fault, ...] = (
 FAULTS_BY_NAME: dict[str, Fault] = {fault.name: fault for fault in FAULTS}
 
 
+#: Faults that undo each other: both edit dcn1-hci-0's central.conf, and with dcn1's fsid AND dcn1's
+#: mons it is simply a valid conf of the dcn1 cluster, so neither fault would show.
+CANCELLING_FAULTS = frozenset({"conf-wrong-fsid", "conf-wrong-mons"})
+#: Faults that keep the seed image out of a store. The image faults need it in every store: the lab
+#: copies it with copy-image through central Glance, as each DCN cluster's client.external.
+SEED_BREAKING_FAULTS = frozenset({"copy-image-disabled", "central-glance-without-dcn1", "external-caps-missing"})
+
+
 def get_faults(names: list[str] | tuple[str, ...], model: SiteModel) -> tuple[Fault, ...]:
-    """Return the faults called ``names``; raise ``BadInputError`` for an unknown one or a missing site."""
-    faults = []
+    """Return the faults called ``names``, each once, in the order given.
+
+    Raise ``BadInputError`` for an unknown fault, one whose site the lab lacks, faults that cancel
+    each other out, or an image fault with one that keeps the seed image out of a store. A repeated
+    name counts once: the edits are not idempotent.
+    """
+    faults: list[Fault] = []
     for name in names:
         fault = FAULTS_BY_NAME.get(name)
         if fault is None:
             raise BadInputError(f"unknown fault '{name}'; 'dcn-checks lab faults' lists them")
         if fault.site not in {site.name for site in model.sites}:
             raise BadInputError(f"fault '{name}' breaks site {fault.site}, which this lab does not have")
-        faults.append(fault)
+        if fault not in faults:
+            faults.append(fault)
+    if {fault.name for fault in faults} >= CANCELLING_FAULTS:
+        first, second = sorted(CANCELLING_FAULTS)
+        raise BadInputError(f"faults '{first}' and '{second}' cancel each other out; apply them in separate labs")
+    image_faults = [fault.name for fault in faults if fault.stage == "image"]
+    breaking = sorted({fault.name for fault in faults} & SEED_BREAKING_FAULTS)
+    if image_faults and breaking:
+        raise BadInputError(
+            f"fault '{breaking[0]}' keeps the seed image out of a store, which fault '{image_faults[0]}' needs; "
+            "apply them in separate labs"
+        )
     return tuple(faults)
 
 

@@ -89,11 +89,13 @@ def run(
 
     A timeout is reported as rc 124, like coreutils ``timeout``, with what was captured so far.
     """
+    # A one-shot command dies with its caller: `lab up` killed by SIGKILL must not leave a
+    # keystone-manage or a ceph command behind that no state file knows about.
     full_argv = node_argv(argv, binds)
     log.debug("run: %s", redact_argv(full_argv))
     try:
         proc = subprocess.run(
-            full_argv,
+            ["setpriv", "--pdeathsig", "KILL", "--", *full_argv],
             input=input_text,
             capture_output=True,
             text=True,
