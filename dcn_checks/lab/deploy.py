@@ -318,11 +318,8 @@ def _up(lab_dir: Path, model: SiteModel, faults: tuple[Fault, ...], *, venv: Pat
             _write_node_files(node_root(lab_dir, node_name), files)
     _timed(progress, f"rendered node files of {sum(len(s.nodes) for s in lab.sites)} nodes", started)
 
-    central_public = next(e for e, _ in endpoints if e.site == lab.central.name and e.service == "glance_api")
     keystone.register_services(
-        ks,
-        [keystone.ServiceUser("glance", glance_password.reveal())],
-        [keystone.CatalogService("glance", "image", central_public.url)],
+        ks, [keystone.ServiceUser("glance", glance_password.reveal())], image_catalog(lab.central, endpoints)
     )
     first = endpoints[0][1]
     glance.db_sync(venv, first.config_dir, binds=first.binds)
@@ -338,6 +335,23 @@ def _up(lab_dir: Path, model: SiteModel, faults: tuple[Fault, ...], *, venv: Pat
         _timed(progress, f"seed image broken by {', '.join(f.name for f in image_faults)}", started)
     _timed(progress, "lab is up", started)
     return info
+
+
+def image_catalog(
+    central: Site, endpoints: Sequence[tuple[GlanceEndpoint, glance.GlanceSite]]
+) -> list[keystone.CatalogService]:
+    """The image service as a TripleO DCN cloud registers it: central only, edge Glance has no endpoints.
+
+    Where the release runs a separate internal glance-api (OSSN-0090), the internal and admin
+    endpoints point at it and only the public one at the service that hides locations.
+    """
+    urls = {e.service: e.url for e, _ in endpoints if e.site == central.name}
+    if "glance_api_internal" not in urls:
+        return [keystone.CatalogService("glance", "image", urls["glance_api"], ("public", "internal", "admin"))]
+    return [
+        keystone.CatalogService("glance", "image", urls["glance_api"], ("public",)),
+        keystone.CatalogService("glance", "image", urls["glance_api_internal"], ("internal", "admin")),
+    ]
 
 
 def _write_outputs(
