@@ -326,7 +326,7 @@ def _up(lab_dir: Path, model: SiteModel, faults: tuple[Fault, ...], *, venv: Pat
     glance.start_glances(lab_dir, venv, [site for _, site in endpoints])
     _timed(progress, f"glance: {len(endpoints)} API processes healthy", started)
 
-    info = _write_outputs(lab_dir, lab, ks, env_dir, tuple(e for e, _ in endpoints), faults)
+    info = _write_outputs(lab_dir, lab, clusters, ks, env_dir, tuple(e for e, _ in endpoints), faults)
     image_faults = tuple(fault for fault in faults if fault.stage == "image")
     if image_faults:
         info = seed.apply_image_faults(
@@ -357,16 +357,14 @@ def image_catalog(
 def _write_outputs(
     lab_dir: Path,
     lab: SiteModel,
+    clusters: Sequence[ceph.Cluster],
     ks: keystone.Keystone,
     env_dir: Path,
     endpoints: tuple[GlanceEndpoint, ...],
     faults: tuple[Fault, ...],
 ) -> LabInfo:
-    """Write the completed site model, the node inventory and ``lab.json``."""
-    fsids = {}
-    state = yaml.safe_load((env_dir / ".dcn-checks-state.yaml").read_text())
-    for cluster, entry in state["clusters"].items():
-        fsids[cluster] = entry["fsid"]
+    """Write the completed site model (fsids as the running clusters have them), inventory and ``lab.json``."""
+    fsids = {cluster.name: cluster.fsid for cluster in clusters}
     edge = {e.site: e.url for e in endpoints if not (e.site == lab.central.name and e.service == "glance_api")}
     sites = []
     for site in lab.sites:
