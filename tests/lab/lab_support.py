@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from dcn_checks.lab import ceph, postgres, processes
+from dcn_checks.lab import ceph, nodes, postgres, processes
 
 GLANCE_PASSWORD = "glance-lab-pass"  # test-only service account of a throw-away Keystone
 
@@ -123,3 +123,9 @@ def write_glance_config(
         )
     )
     return config_dir
+
+
+def list_images_on_node(node_root: Path, cluster: str, user: str = "openstack") -> nodes.CommandResult:
+    """``rbd ls -l --format json`` of a cluster's images pool, run on the node with its conf and key."""
+    argv = ["rbd", "--conf", f"/etc/ceph/{cluster}.conf", "--id", user, "-p", "images", "ls", "-l", "--format", "json"]
+    return nodes.run_on_node(argv, nodes.node_binds(node_root), timeout_s=20)

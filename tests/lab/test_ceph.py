@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from lab_support import list_images_on_node
 
 from dcn_checks.errors import LabError
 from dcn_checks.lab import ceph, nodes, processes
@@ -72,23 +73,7 @@ def test_node_lists_pool_with_imported_key(site: str, controller_node: Path, clu
     cluster = clusters[site]
     name = f"dcnchk-{uuid.uuid4().hex[:8]}"
     nodes.check(ceph.rbd_admin(cluster, ["create", "--size", "4M", f"images/{name}"]), "rbd create")
-    result = nodes.run_on_node(
-        [
-            "rbd",
-            "--conf",
-            f"/etc/ceph/{site}.conf",
-            "--id",
-            "openstack",
-            "-p",
-            "images",
-            "ls",
-            "-l",
-            "--format",
-            "json",
-        ],
-        nodes.node_binds(controller_node),
-        timeout_s=20,
-    )
+    result = list_images_on_node(controller_node, site)
     assert result.ok, result.stderr
     assert name in {entry["image"] for entry in json.loads(result.stdout)}
     nodes.check(ceph.rbd_admin(cluster, ["rm", "--no-progress", f"images/{name}"]), "rbd rm")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import openstack
 import pytest
-from lab_support import GLANCE_PASSWORD, write_glance_config
+from lab_support import GLANCE_PASSWORD, list_images_on_node, write_glance_config
 
 from dcn_checks.lab import ceph, glance, keystone, nodes, ports, postgres, processes
 
@@ -83,23 +83,7 @@ def test_glance_imports_image_to_rbd_stores_on_two_clusters(
         locations = {loc["metadata"]["store"]: loc["url"] for loc in image.locations}
         for store in STORES:
             assert locations[store] == f"rbd://{clusters[store].fsid}/images/{image.id}/snap"
-            listing = nodes.run_on_node(
-                [
-                    "rbd",
-                    "--conf",
-                    f"/etc/ceph/{store}.conf",
-                    "--id",
-                    "openstack",
-                    "-p",
-                    "images",
-                    "ls",
-                    "-l",
-                    "--format",
-                    "json",
-                ],
-                nodes.node_binds(controller_node),
-                timeout_s=20,
-            )
+            listing = list_images_on_node(controller_node, store)
             snaps = [e for e in json.loads(listing.stdout) if e["image"] == image.id and e.get("snapshot") == "snap"]
             assert len(snaps) == 1 and snaps[0]["protected"] == "true", f"{store}: {listing.stdout}"
         body = b"".join(conn.image.download_image(image, stream=True).iter_content(1024 * 1024))
