@@ -126,6 +126,21 @@ def _cmd_lab_faults(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    """Run the suites against a target with pytest; the exit code is pytest's (1: a check failed)."""
+    import pytest
+
+    from dcn_checks.target import load_target
+
+    load_target(Path(args.target))  # one line and exit 4 before pytest starts, for a bad target
+    pytest_args = [a for a in args.pytest_args if a != "--"]
+    paths = [a for a in pytest_args if not a.startswith("-") and Path(a.split("::")[0]).exists()]
+    return int(pytest.main([*([] if paths else [str(SUITES_DIR)]), "--target", args.target, *pytest_args]))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser of every sub-command."""
     parser = _Parser(prog="dcn-checks", description=__doc__.splitlines()[0] if __doc__ else None)
@@ -142,6 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("directory", help="directory with one subdirectory per stack")
     lint.add_argument("--release", required=True, choices=RELEASE_NAMES, help="target release")
     lint.set_defaults(func=_cmd_lint)
+
+    check = commands.add_parser(
+        "check", help="run the conformance suites against a target (extra arguments go to pytest)"
+    )
+    check.add_argument("--target", required=True, help="a running lab's directory or a target file")
+    check.add_argument("pytest_args", nargs="*", help="pytest arguments, e.g. -m reads -n auto")
+    check.set_defaults(func=_cmd_check)
 
     lab = commands.add_parser("lab", help="the embedded lab: a real DCN deployment on this machine")
     lab_commands = lab.add_subparsers(dest="lab_command", required=True, parser_class=_Parser)
@@ -165,12 +187,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _split_check_args(argv: list[str]) -> list[str]:
+    """Put everything after ``check`` but ``--target`` behind ``--``, so argparse passes it to pytest as is."""
+    if "check" not in argv:
+        return argv
+    at = argv.index("check")
+    ours, rest = argv[: at + 1], argv[at + 1 :]
+    passed: list[str] = []
+    index = 0
+    while index < len(rest):
+        arg = rest[index]
+        if arg == "--target" and index + 1 < len(rest):
+            ours += rest[index : index + 2]
+            index += 2
+            continue
+        if arg.startswith("--target="):
+            ours.append(arg)
+        elif arg != "--":
+            passed.append(arg)
+        index += 1
+    return [*ours, "--", *passed]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(_split_check_args(list(argv if argv is not None else sys.argv[1:])))
         code: int = args.func(args)
         return code
     except DcnChecksError as err:

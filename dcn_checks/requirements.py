@@ -43,9 +43,20 @@ _CHECKS = (
               "Add the cluster to CephExternalMultiConfig or fix CephClusterName of the backend."),
     CheckSpec("STATIC-011", ("R1",), "Every file a deploy command passes exists",
               "Create the file or fix the -e path (the document creates ceph_keys.yaml, deploys dcn_ceph_keys.yaml)."),
+    CheckSpec("API-001", ("R37",), "Each Glance offers the documented stores with its site's store as default",
+              "At central list every site in GlanceMultistoreConfig (glance-dcn-stores.yaml); at a DCN site set "
+              "GlanceBackendID to the site's store and add the central store to GlanceMultistoreConfig."),
 )  # fmt: skip
 
 CHECKS: dict[str, CheckSpec] = {check.check_id: check for check in _CHECKS}
+
+
+def explain(check_id: str, where: str, seen: str, expected: str) -> str:
+    """The one-line failure message of a check: where, what was seen, what was expected, what fixes it.
+
+    The fix is the catalogue's remediation, so the message and the report always agree.
+    """
+    return f"{where}: {seen}; expected {expected} ({CHECKS[check_id].remediation})"
 
 
 def get_check(check_id: str) -> CheckSpec:

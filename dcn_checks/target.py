@@ -1,0 +1,209 @@
+"""The target under test: which cloud, which site model, and how to reach its hosts.
+
+``--target PATH`` names either a target file or a directory holding ``target.yaml`` (a running lab
+writes one). The file ties together what a run needs and nothing else::
+
+    # target.yaml: paths are relative to this file
+    model: sites.yaml              # the site model, completed with fsids and mons
+    cloud:
+      clouds_yaml: clouds.yaml     # openstacksdk's file; the default is the usual search path
+      name: dcn-lab                # the cloud in it
+    hosts:
+      backend: lab                 # lab: node roots on this machine; ansible: testinfra over an inventory
+      inventory: inventory.yaml    # ansible inventory naming every node of the model
+    timeouts:
+      api_s: 30                    # one API call or command
+
+It is read once, at session start; every problem is one ``TargetError`` line naming the file and
+the field, so a typo never becomes a wall of failing checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from dcn_checks.errors import BadInputError, TargetError
+from dcn_checks.model import SiteModel, load_model
+from dcn_checks.yamlio import describe_yaml_error, parse_yaml
+
+TARGET_FILE = "target.yaml"
+HostBackend = Literal["lab", "ansible"]
+HOST_BACKENDS: tuple[HostBackend, ...] = ("lab", "ansible")
+
+_TOP_KEYS = {"model", "cloud", "hosts", "timeouts"}
+_CLOUD_KEYS = {"clouds_yaml", "name"}
+_HOSTS_KEYS = {"backend", "inventory"}
+_TIMEOUT_KEYS = {"api_s"}
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryHost:
+    """A host of the inventory, with the variables the host backends read."""
+
+    name: str
+    variables: tuple[tuple[str, str], ...]
+
+    def var(self, key: str) -> str | None:
+        """Return the inventory variable ``key`` of this host, or None."""
+        return dict(self.variables).get(key)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Everything a run needs to know about the deployment under test."""
+
+    source: Path
+    model: SiteModel
+    clouds_yaml: Path | None
+    cloud: str
+    backend: HostBackend
+    inventory: Path
+    hosts: tuple[InventoryHost, ...]
+    api_timeout_s: float
+
+    def host(self, node: str) -> InventoryHost:
+        """Return the inventory entry of ``node``; every node of the model has one (checked at load)."""
+        return next(host for host in self.hosts if host.name == node)
+
+
+def resolve_target_file(path: Path) -> Path:
+    """Return the target file that ``--target PATH`` names: the file, or ``PATH/target.yaml``."""
+    if path.is_dir():
+        candidate = path / TARGET_FILE
+        if not candidate.exists():
+            raise TargetError(f"{path}: no {TARGET_FILE} here; is the lab up (dcn-checks lab up --lab-dir {path})?")
+        return candidate
+    if not path.exists():
+        raise TargetError(f"{path}: no such target file or lab directory")
+    return path
+
+
+def load_target(path: Path) -> Target:
+    """Read and validate the target that ``path`` names; raise ``TargetError`` with one line if unusable."""
+    source = resolve_target_file(path)
+    return parse_target(_read_yaml(source, "the target file"), source)
+
+
+def _read_yaml(path: Path, what: str) -> Any:
+    """Read a YAML file the target names; any problem is one ``TargetError`` line."""
+    try:
+        return parse_yaml(path.read_text())
+    except OSError as err:
+        raise TargetError(f"{path}: cannot read {what}: {err.strerror}") from err
+    except yaml.YAMLError as err:
+        raise TargetError(f"{path}: {describe_yaml_error(err)}") from err
+
+
+def parse_target(document: Any, source: Path) -> Target:
+    """Turn a parsed target file into a ``Target``, reading the files it names."""
+    top = _mapping(document, source, "", _TOP_KEYS)
+    base = source.parent
+    cloud = _mapping(top.get("cloud", {}), source, "cloud", _CLOUD_KEYS)
+    hosts = _mapping(top.get("hosts", {}), source, "hosts", _HOSTS_KEYS)
+    timeouts = _mapping(top.get("timeouts", {}), source, "timeouts", _TIMEOUT_KEYS)
+
+    model_path = base / _string(top, source, "model")
+    try:
+        model = load_model(model_path)
+    except BadInputError as err:
+        raise TargetError(f"{source}: model: {err}") from err
+
+    clouds_yaml = base / _string(cloud, source, "cloud.clouds_yaml") if "clouds_yaml" in cloud else None
+    cloud_name = _string(cloud, source, "cloud.name")
+    if clouds_yaml is not None:
+        _check_cloud_in(clouds_yaml, cloud_name, source)
+
+    backend = hosts.get("backend", "ansible")
+    if backend not in HOST_BACKENDS:
+        raise TargetError(f"{source}: hosts.backend: '{backend}' is not one of {', '.join(HOST_BACKENDS)}")
+    inventory = base / _string(hosts, source, "hosts.inventory")
+    inventory_hosts = read_inventory_hosts(inventory)
+    known = {host.name for host in inventory_hosts}
+    missing = [node.name for site in model.sites for node in site.nodes if node.name not in known]
+    if missing:
+        raise TargetError(f"{inventory}: no host entry for node(s) {', '.join(missing)} of the site model")
+    if backend == "lab":
+        lacking = [h.name for h in inventory_hosts if h.name not in missing and h.var("dcn_checks_node_root") is None]
+        if lacking:
+            raise TargetError(f"{inventory}: lab host(s) {', '.join(lacking)} have no dcn_checks_node_root")
+
+    api_timeout = timeouts.get("api_s", 30)
+    if not isinstance(api_timeout, int | float) or isinstance(api_timeout, bool) or api_timeout <= 0:
+        raise TargetError(f"{source}: timeouts.api_s: expected a positive number of seconds, got {api_timeout!r}")
+    return Target(
+        source=source,
+        model=model,
+        clouds_yaml=clouds_yaml,
+        cloud=cloud_name,
+        backend=backend,
+        inventory=inventory,
+        hosts=inventory_hosts,
+        api_timeout_s=float(api_timeout),
+    )
+
+
+def read_inventory_hosts(path: Path) -> tuple[InventoryHost, ...]:
+    """Read the hosts of an ansible YAML inventory (groups nest under ``children``; vars are merged)."""
+    document = _read_yaml(path, "the inventory")
+    if not isinstance(document, dict):
+        raise TargetError(f"{path}: expected an ansible YAML inventory (a mapping of groups)")
+    found: dict[str, dict[str, str]] = {}
+    _collect_hosts(document, {}, found)
+    return tuple(InventoryHost(name, tuple(sorted(found[name].items()))) for name in found)
+
+
+def _collect_hosts(groups: dict[str, Any], inherited: dict[str, str], found: dict[str, dict[str, str]]) -> None:
+    for group in groups.values():
+        if not isinstance(group, dict):
+            continue
+        variables = {**inherited, **{str(k): str(v) for k, v in (group.get("vars") or {}).items()}}
+        for name, host_vars in (group.get("hosts") or {}).items():
+            merged = {**variables, **{str(k): _scalar(v) for k, v in (host_vars or {}).items()}}
+            found.setdefault(str(name), {}).update(merged)
+        children = group.get("children")
+        if isinstance(children, dict):
+            _collect_hosts(children, variables, found)
+
+
+def _scalar(value: Any) -> str:
+    return ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+def _check_cloud_in(clouds_yaml: Path, cloud: str, source: Path) -> None:
+    document = _read_yaml(clouds_yaml, "clouds.yaml")
+    clouds = document.get("clouds") if isinstance(document, dict) else None
+    if not isinstance(clouds, dict) or cloud not in clouds:
+        names = ", ".join(sorted(clouds)) if isinstance(clouds, dict) else "none"
+        raise TargetError(f"{clouds_yaml}: no cloud '{cloud}' (clouds: {names}); fix cloud.name in {source}")
+
+
+def _mapping(value: Any, source: Path, field: str, keys: set[str]) -> dict[str, Any]:
+    where = f"{field}: " if field else ""
+    if not isinstance(value, dict):
+        raise TargetError(f"{source}: {where}expected a mapping")
+    unknown = sorted(set(value) - keys)
+    if unknown:
+        raise TargetError(f"{source}: {where}unknown key '{unknown[0]}' (known: {', '.join(sorted(keys))})")
+    return value
+
+
+def _string(mapping: dict[str, Any], source: Path, field: str) -> str:
+    key = field.rsplit(".", 1)[-1]
+    value = mapping.get(key)
+    if not isinstance(value, str) or not value:
+        raise TargetError(f"{source}: {field}: required, a non-empty string")
+    return value
+
+
+def render_lab_target(*, model: str, clouds_yaml: str, cloud: str, inventory: str) -> str:
+    """The ``target.yaml`` a lab writes next to its files, so ``--target <lab dir>`` just works."""
+    document = {
+        "model": model,
+        "cloud": {"clouds_yaml": clouds_yaml, "name": cloud},
+        "hosts": {"backend": "lab", "inventory": inventory},
+    }
+    return "# Target of the dcn-checks suites: this lab.\n" + yaml.safe_dump(document, sort_keys=False)
