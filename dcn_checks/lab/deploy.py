@@ -47,6 +47,7 @@ from dcn_checks.lab.render_params import StackParams, parse_stack_params
 from dcn_checks.lint.envdir import Stack, read_env_directory
 from dcn_checks.model import Node, Site, SiteModel
 from dcn_checks.release import get_profile
+from dcn_checks.target import TARGET_FILE, render_lab_target
 
 log = logging.getLogger(__name__)
 
@@ -407,6 +408,11 @@ def _write_outputs(
     }
     inventory_path = lab_dir / "inventory.yaml"
     inventory_path.write_text(yaml.safe_dump({"all": {"children": inventory}}, sort_keys=False))
+    (lab_dir / TARGET_FILE).write_text(
+        render_lab_target(
+            model=model_path.name, clouds_yaml=ks.clouds_yaml.name, cloud=ks.cloud, inventory=inventory_path.name
+        )
+    )
     info = LabInfo(
         lab_dir=lab_dir,
         release=lab.release,
