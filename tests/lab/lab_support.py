@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -129,3 +130,58 @@ def list_images_on_node(node_root: Path, cluster: str, user: str = "openstack") 
     """``rbd ls -l --format json`` of a cluster's images pool, run on the node with its conf and key."""
     argv = ["rbd", "--conf", f"/etc/ceph/{cluster}.conf", "--id", user, "-p", "images", "ls", "-l", "--format", "json"]
     return nodes.run_on_node(argv, nodes.node_binds(node_root), timeout_s=20)
+
+
+# --- running the deployment suites against a lab --------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclasses.dataclass(frozen=True)
+class SuiteRun:
+    """The outcome of one ``dcn-checks check`` run: exit code and the verdict of every case."""
+
+    exit_code: int
+    outcomes: dict[str, str]  # "test_name[case]" -> passed | failed | skipped | error
+    messages: dict[str, str]  # failed/skipped case -> its message (first line)
+    check_ids: dict[str, str]  # case -> check ID from the JUnit properties
+    stderr: str
+
+    def failed(self) -> dict[str, str]:
+        """Failed cases keyed ``CHECK-ID[case]`` with their one-line messages."""
+        return {
+            f"{self.check_ids.get(case, '?')}[{case.partition('[')[2].rstrip(']')}]": self.messages.get(case, "")
+            for case, outcome in self.outcomes.items()
+            if outcome in ("failed", "error")
+        }
+
+
+def run_suite(target: Path, *pytest_args: str, timeout_s: float = 600) -> SuiteRun:
+    """Run ``dcn-checks check --target TARGET`` with ``pytest_args`` in a subprocess and read its JUnit XML."""
+    import xml.etree.ElementTree as ElementTree
+
+    with tempfile.TemporaryDirectory() as scratch:
+        junit = Path(scratch) / "junit.xml"
+        proc = subprocess.run(
+            [str(REPO / ".venv" / "bin" / "dcn-checks"), "check", "--target", str(target),
+             "-q", f"--junitxml={junit}", *pytest_args],
+            cwd=REPO, capture_output=True, text=True, timeout=timeout_s,
+        )  # fmt: skip
+        outcomes: dict[str, str] = {}
+        messages: dict[str, str] = {}
+        check_ids: dict[str, str] = {}
+        if junit.exists():
+            for case in ElementTree.parse(junit).iter("testcase"):
+                name = case.get("name", "")
+                outcome = "passed"
+                for kind in ("failure", "error", "skipped"):
+                    element = case.find(kind)
+                    if element is not None:
+                        outcome = {"failure": "failed"}.get(kind, kind)
+                        text = element.get("message", "") or ""
+                        messages[name] = text.removeprefix("AssertionError: ").splitlines()[0] if text else ""
+                outcomes[name] = outcome
+                for prop in case.iter("property"):
+                    if prop.get("name") == "check_id":
+                        check_ids[name] = prop.get("value", "")
+    return SuiteRun(proc.returncode, outcomes, messages, check_ids, proc.stdout + proc.stderr)
