@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,8 @@ from dcn_checks.evidence import Evidence, mask_secrets
 from dcn_checks.parametrize import client_binding_cases, node_cases, site_pair_cases
 from dcn_checks.target import load_target
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "models"
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures" / "models"
 NODES = {
     "control-plane": ["controller-0", "controller-1", "controller-2", "computehci-0"],
     "dcn0": ["dcn0-hci-0", "dcn0-hci-1", "dcn0-hci-2", "dcn0-scaleout-0"],
@@ -102,3 +104,14 @@ def test_evidence_never_carries_a_secret() -> None:
     assert key not in text and "s3cret" not in text and "hunter2" not in text
     assert "[client.openstack]" in text
     assert mask_secrets("mon host = 127.0.0.1") == "mon host = 127.0.0.1"
+
+
+def test_an_unreachable_keystone_is_one_line_and_exit_4(tmp_path: Path) -> None:
+    write_target(tmp_path)
+    proc = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "dcn-checks"), "check", "--target", str(tmp_path), "-m", "reads"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 4
+    errors = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert errors == ["ERROR: dcn-checks: cloud 'dcn': Keystone at http://127.0.0.1:9/v3 is unreachable"]
