@@ -114,7 +114,8 @@ def render_cluster_conf(spec: ClusterSpec, cluster_dir: Path, cluster_ports: Clu
     Tuned for a one-OSD lab: size-1 pools without the no-redundancy warning, a 0.1 s paxos interval
     (the 1 s default makes every pool/auth change cost a second), and ``osd fast shutdown = false``
     because a memstore OSD only saves its data on a clean umount. No mgr runs, so the mgr grace is
-    pushed out to keep health at HEALTH_OK.
+    pushed out to keep health at HEALTH_OK; the mon's few MiB share the machine's disk with everything
+    else, so its low-space warning (MON_DISK_LOW at 30 % free by default) is moved to 1 %.
     """
     d = cluster_dir
     return f"""\
@@ -138,6 +139,7 @@ osd crush chooseleaf type = 0
 mon warn on pool no redundancy = false
 mon allow pool delete = true
 mon mgr mkfs grace = 31536000
+mon data avail warn = 1
 paxos propose interval = 0.1
 run dir = {d}/run
 admin socket = {d}/run/$cluster-$name.asok

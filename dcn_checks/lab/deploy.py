@@ -3,7 +3,8 @@
 ``up()`` runs the source document's procedure on one machine: generate the stacks' environment
 files, read each stack's effective Heat parameters from its deploy command (as Heat would merge
 them), deploy one Ceph cluster per stack with the keys those files define, render every node's files
-(``render``), and start PostgreSQL, Keystone and one Glance API per glance-api service on its node.
+(``render``), and start PostgreSQL, Keystone, one Glance API per glance-api service on its node, and
+Cinder (RabbitMQ, api and scheduler at central, one cinder-volume per site on the site's cluster).
 Faults are applied where the same mistake arises in real life (``faults``). ``down()`` stops every
 process it started, by PID, from the state file, so it also works after the CLI was killed.
 """
@@ -29,9 +30,13 @@ from dcn_checks.cephx import Secret, rbd_client_caps
 from dcn_checks.errors import LabError
 from dcn_checks.generator import generate
 from dcn_checks.heat import load_catalog
-from dcn_checks.lab import ceph, glance, keystone, ports, postgres, processes, seed
-from dcn_checks.lab.faults import Fault, apply_env_faults, apply_node_fault, fault_node
+from dcn_checks.lab import ceph, cinder, glance, keystone, ports, postgres, processes, rabbitmq, seed
+from dcn_checks.lab.cloud_faults import apply_cloud_faults
+from dcn_checks.lab.cluster_faults import apply_cluster_faults
+from dcn_checks.lab.faults import Fault, apply_env_faults, apply_node_fault, apply_process_faults, fault_node
 from dcn_checks.lab.nodes import BindMount
+from dcn_checks.lab.nova import deployment as nova_deployment
+from dcn_checks.lab.nova import service as nova_service
 from dcn_checks.lab.render import (
     CinderWiring,
     GlanceWiring,
@@ -42,7 +47,11 @@ from dcn_checks.lab.render import (
     ServiceCredentials,
     render_node,
 )
+from dcn_checks.lab.render_ceph import render_admin_keyring
+from dcn_checks.lab.render_cinder import CINDER_CONF, get_cinder_backends
 from dcn_checks.lab.render_glance import GlanceInstance, get_glance_instances
+from dcn_checks.lab.render_model import CINDER_VOLUME_ROLES, CinderApiWiring
+from dcn_checks.lab.render_nova import NOVA_API_CONF, get_compute_az
 from dcn_checks.lab.render_params import StackParams, parse_stack_params
 from dcn_checks.lint.envdir import Stack, read_env_directory
 from dcn_checks.model import Node, Site, SiteModel
@@ -52,6 +61,10 @@ from dcn_checks.target import TARGET_FILE, render_lab_target
 log = logging.getLogger(__name__)
 
 LAB_FILE = "lab.json"
+#: Lab wiring of Cinder's liveness: heartbeats every 2 s, down after 10 s without one (TripleO keeps
+#: Cinder's defaults, 10 s and 60 s), so a stopped cinder-volume shows as down within a test's wait.
+CINDER_REPORT_INTERVAL_S = 2
+CINDER_SERVICE_DOWN_TIME_S = 10
 Progress = Callable[[str], None]
 
 
@@ -80,6 +93,8 @@ class LabInfo:
     glance: tuple[GlanceEndpoint, ...]
     faults: tuple[str, ...]
     seed_image: str | None = None  # the Glance image ID of the seed image, when an image fault made one
+    cinder: str | None = None  # the cinder-api URL (volumev3 in the catalog at central)
+    compute: str | None = None  # the Nova model's URL (compute in the catalog at central)
 
     def to_json(self) -> str:
         data = dataclasses.asdict(self)
@@ -104,6 +119,8 @@ def read_lab_info(lab_dir: Path) -> LabInfo | None:
         glance=tuple(GlanceEndpoint(**g) for g in data["glance"]),
         faults=tuple(data["faults"]),
         seed_image=data.get("seed_image"),
+        cinder=data.get("cinder"),
+        compute=data.get("compute"),
     )
 
 
@@ -215,22 +232,43 @@ def _up(lab_dir: Path, model: SiteModel, faults: tuple[Fault, ...], *, venv: Pat
     def start_identity() -> tuple[postgres.Postgres, keystone.Keystone]:
         database = postgres.start_postgres(lab_dir, databases=("keystone", "glance", "cinder"))
         _timed(progress, f"postgresql up on 127.0.0.1:{database.port}", started)
-        identity = keystone.start_keystone(
-            lab_dir, venv, database.url("keystone"), admin_password=secrets.token_urlsafe(16)
-        )
-        _timed(progress, f"keystone up on {identity.url}", started)
+        # Cinder's schema needs only the database, so it is created while Keystone starts.
+        with ThreadPoolExecutor(max_workers=1) as side:
+            cinder_schema = side.submit(cinder.db_sync, lab_dir, venv, database.url("cinder"))
+            identity = keystone.start_keystone(
+                lab_dir, venv, database.url("keystone"), admin_password=secrets.token_urlsafe(16)
+            )
+            cinder_schema.result()
+        _timed(progress, f"keystone up on {identity.url}, cinder schema created", started)
         return database, identity
 
-    # The clusters and the identity side do not need each other: bring them up side by side.
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    def start_bus() -> rabbitmq.RabbitMQ:
+        broker = rabbitmq.start_rabbitmq(lab_dir)
+        _timed(progress, f"rabbitmq up on 127.0.0.1:{broker.ports.amqp}", started)
+        return broker
+
+    # The clusters, the identity side and the message bus do not need each other: bring them up side by side.
+    with ThreadPoolExecutor(max_workers=3) as pool:
         clusters_future = pool.submit(start_clusters)
         identity_future = pool.submit(start_identity)
+        bus_future = pool.submit(start_bus)
         clusters = clusters_future.result()
+        apply_cluster_faults(lab_dir, faults, {s.name: c for s, c in zip(lab.sites, clusters, strict=True)})
         pg, ks = identity_future.result()
+        bus = bus_future.result()
 
     glance_password = Secret(secrets.token_urlsafe(16))
     credentials = ServiceCredentials(
         username="glance", password=glance_password, auth_url=ks.url, www_authenticate_uri=ks.url
+    )
+    cinder_password = Secret(secrets.token_urlsafe(16))
+    nova_password = Secret(secrets.token_urlsafe(16))
+    nova_credentials = ServiceCredentials(
+        username="nova", password=nova_password, auth_url=ks.url, www_authenticate_uri=ks.url
+    )
+    nova_api = nova_deployment.api_node(lab.central)
+    cinder_credentials = ServiceCredentials(
+        username="cinder", password=cinder_password, auth_url=ks.url, www_authenticate_uri=ks.url
     )
     endpoints: list[tuple[GlanceEndpoint, glance.GlanceSite]] = []
     # Plan first, so that every node knows its site's Glance URL before anything is rendered.
@@ -257,6 +295,16 @@ def _up(lab_dir: Path, model: SiteModel, faults: tuple[Fault, ...], *, venv: Pat
                     )
                 )
         plan.append((site, cluster, params, nodes))
+
+    # The node that runs a site's cinder-volume; central's also runs cinder-api and cinder-scheduler.
+    cinder_nodes = {
+        site.name: volume_node
+        for site, _c, params, _n in plan
+        if (volume_node := cinder_volume_node(site, params)) is not None
+    }
+    cinder_api_node = cinder_nodes.get(lab.central.name)
+    if cinder_api_node is None:
+        raise LabError(f"central site {lab.central.name} has no node that runs cinder-volume with RBD")
 
     def local_glance(site: Site) -> str:
         """The Glance that Nova and Cinder of a site use: the edge one, or central's internal one."""
@@ -287,22 +335,34 @@ def _up(lab_dir: Path, model: SiteModel, faults: tuple[Fault, ...], *, venv: Pat
                 glance=glance_wiring,
                 nova=NovaWiring(
                     host=node_name,
-                    log_file=str(logs / "nova-compute.log"),
+                    log_file=str(logs / ("nova-api.log" if node is nova_api else "nova-compute.log")),
                     glance_endpoint=None if site.is_central else local_glance(site),
+                    credentials=nova_credentials if node is nova_api else None,
+                    database_url=Secret(f"sqlite:///{lab_dir / 'nova' / 'nova.sqlite'}") if node is nova_api else None,
                 ),
                 cinder=CinderWiring(
                     backend_host=f"hostgroup-{site.name}",
                     database_url=Secret(pg.url("cinder")),
-                    transport_url=Secret(f"rabbit://dcn-lab@127.0.0.1:5672/{site.name}"),
+                    transport_url=bus.transport_url(),
                     glance_api_servers=local_glance(site),
                     lock_path=str(lab_dir / "cinder" / node_name / "locks"),
                     log_file=str(logs / "cinder-volume.log"),
                     coordination_url=f"file://{lab_dir / 'cinder' / site.name / 'coordination'}",
+                    credentials=cinder_credentials,
+                    state_path=str(lab_dir / "cinder" / node_name / "state"),
+                    privsep_helper_command=(
+                        f"{venv / 'bin' / 'privsep-helper'} --config-file "
+                        f"{node_root(lab_dir, node_name) / CINDER_CONF.lstrip('/')}"
+                    ),
+                    report_interval=CINDER_REPORT_INTERVAL_S,
+                    api=cinder_api_wiring(venv) if node_name == cinder_api_node.name else None,
                 ),
                 ceph_client_keyring=True,
             )
             role = lab_role(node)
             files = render_node(params, role=role, profile=profile, mon_hosts=[cluster.mon_host], wiring=wiring)
+            if node.has("CephMon"):
+                files = {**files, **render_admin_keyring(profile, cluster.name, cluster.admin_keyring_path.read_text())}
             for fault in faults:
                 if fault.stage == "node" and fault_node(fault, lab) == node_name:
                     other = next(c for s, c in zip(lab.sites, clusters, strict=True) if s.name == fault.site)
@@ -314,20 +374,76 @@ def _up(lab_dir: Path, model: SiteModel, faults: tuple[Fault, ...], *, venv: Pat
                         user=lab.client_user,
                         other_fsid=other.fsid,
                         other_mon_host=other.mon_host,
+                        site_cluster=other.name,
                         now=time.time(),
                     )
             _write_node_files(node_root(lab_dir, node_name), files)
     _timed(progress, f"rendered node files of {sum(len(s.nodes) for s in lab.sites)} nodes", started)
 
+    cinder_port, nova_port = ports.allocate_ports(2, exclude=[site.port for _, site in endpoints])
+    cinder_url = f"http://127.0.0.1:{cinder_port}"
+    nova_url = f"http://127.0.0.1:{nova_port}"
     keystone.register_services(
-        ks, [keystone.ServiceUser("glance", glance_password.reveal())], image_catalog(lab.central, endpoints)
+        ks,
+        [
+            keystone.ServiceUser("glance", glance_password.reveal()),
+            keystone.ServiceUser("cinder", cinder_password.reveal()),
+            keystone.ServiceUser("nova", nova_password.reveal()),
+        ],
+        [
+            *image_catalog(lab.central, endpoints),
+            volume_catalog(cinder_url),
+            keystone.CatalogService("nova", "compute", nova_url + nova_deployment.CATALOG_PATH, PUBLIC_INTERNAL_ADMIN),
+        ],
     )
-    first = endpoints[0][1]
-    glance.db_sync(venv, first.config_dir, binds=first.binds)
-    glance.start_glances(lab_dir, venv, [site for _, site in endpoints])
-    _timed(progress, f"glance: {len(endpoints)} API processes healthy", started)
+    # Cinder and Glance do not wait for each other until a volume is made from an image.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        cinder_future = pool.submit(
+            cinder.start_cinder,
+            lab_dir,
+            venv,
+            _cinder_node(lab_dir, lab.release, lab.central, cinder_api_node),
+            [
+                _cinder_node(lab_dir, lab.release, site, volume_node)
+                for site in lab.sites
+                if (volume_node := cinder_nodes.get(site.name))
+            ],
+            api_port=cinder_port,
+        )
+        first = endpoints[0][1]
+        glance.db_sync(venv, first.config_dir, binds=first.binds)
+        glance.start_glances(lab_dir, venv, [site for _, site in endpoints])
+        _timed(progress, f"glance: {len(endpoints)} API processes healthy", started)
+        _api, cinder_records = cinder_future.result()
+    expected_pools = [
+        cinder.pool_name(f"hostgroup-{site.name}", params.cinder_volume_cluster, backend)
+        for site, _cluster, params, _nodes in plan
+        if site.name in cinder_nodes
+        for backend, _pool in get_cinder_backends(params)
+    ]
+    conn = keystone.connect(ks)
+    try:
+        cinder.wait_for_pools(conn, expected_pools, cinder_records)
+    finally:
+        conn.close()
+    _timed(progress, f"cinder: api, scheduler and {len(cinder_nodes)} volume services serving", started)
+    if nova_api is not None:
+        _start_nova(lab_dir, venv, lab, plan, ks, nova_api, nova_port)
+        _timed(progress, f"nova model up on {nova_url}, AZ aggregates created", started)
+    apply_process_faults(faults, lab_dir)
+    apply_cloud_faults(faults, ks, [e for e, _ in endpoints])
 
-    info = _write_outputs(lab_dir, lab, clusters, ks, env_dir, tuple(e for e, _ in endpoints), faults)
+    info = _write_outputs(
+        lab_dir,
+        lab,
+        clusters,
+        ks,
+        env_dir,
+        tuple(e for e, _ in endpoints),
+        faults,
+        cinder_url=cinder_url,
+        compute_url=nova_url if nova_api is not None else None,
+    )
     image_faults = tuple(fault for fault in faults if fault.stage == "image")
     if image_faults:
         info = seed.apply_image_faults(
@@ -336,6 +452,78 @@ def _up(lab_dir: Path, model: SiteModel, faults: tuple[Fault, ...], *, venv: Pat
         _timed(progress, f"seed image broken by {', '.join(f.name for f in image_faults)}", started)
     _timed(progress, "lab is up", started)
     return info
+
+
+PUBLIC_INTERNAL_ADMIN = ("public", "internal", "admin")
+
+
+def _start_nova(
+    lab_dir: Path,
+    venv: Path,
+    lab: SiteModel,
+    plan: Sequence[tuple[Site, ceph.Cluster, StackParams, object]],
+    ks: keystone.Keystone,
+    api_node: Node,
+    port: int,
+) -> nova_service.NovaProcess:
+    """Start the Nova model on the central Controller, then let NovaAZConfig build each stack's aggregate."""
+    process = nova_service.start_nova(
+        lab_dir,
+        venv,
+        nova_service.NovaSite(
+            config_file=node_root(lab_dir, api_node.name) / NOVA_API_CONF.lstrip("/"),
+            port=port,
+            nodes_dir=lab_dir / "nodes",
+            ceph_config_host_dir=lab.profile.ceph_config_host_dir,
+        ),
+    )
+    aggregates = []
+    for site, _cluster, params, _nodes in plan:
+        computes = nova_deployment.compute_nodes(site)
+        if computes:
+            roots = [node_root(lab_dir, node.name) for node in computes]
+            aggregates.append(nova_deployment.az_aggregate(get_compute_az(params, site.stack), site, roots))
+    conn = keystone.connect(ks)
+    try:
+        nova_deployment.configure_availability_zones(conn, aggregates)
+    finally:
+        conn.close()
+    return process
+
+
+def cinder_volume_node(site: Site, params: StackParams) -> Node | None:
+    """The node whose cinder-volume the lab runs for a site: its first node with a cinder-volume role.
+
+    None when the stack has no RBD backend for Cinder (CinderEnableRbdBackend false).
+    """
+    if not params.cinder_rbd:
+        return None
+    return next((node for node in site.nodes if lab_role(node) in CINDER_VOLUME_ROLES), None)
+
+
+def cinder_api_wiring(venv: Path) -> CinderApiWiring:
+    """The controller's cinder-api part, with the paste and filter files the cinder wheel ships."""
+    etc = venv / "etc" / "cinder"
+    return CinderApiWiring(
+        paste_config_file=str(etc / "api-paste.ini"),
+        resource_filters_file=str(etc / "resource_filters.json"),
+        service_down_time=CINDER_SERVICE_DOWN_TIME_S,
+    )
+
+
+def _cinder_node(lab_dir: Path, release: str, site: Site, node: Node) -> cinder.CinderNode:
+    return cinder.CinderNode(
+        site=site.name,
+        node=node.name,
+        config_file=node_root(lab_dir, node.name) / CINDER_CONF.lstrip("/"),
+        log_dir=lab_dir / "logs" / node.name,
+        binds=ceph_binds(lab_dir, node.name, release),
+    )
+
+
+def volume_catalog(url: str) -> keystone.CatalogService:
+    """Block Storage v3 at central, as TripleO registers it (``cinderv3``, ``volumev3``, project in the path)."""
+    return keystone.CatalogService("cinderv3", "volumev3", f"{url}/v3/%(tenant_id)s", ("public", "internal", "admin"))
 
 
 def image_catalog(
@@ -363,6 +551,9 @@ def _write_outputs(
     env_dir: Path,
     endpoints: tuple[GlanceEndpoint, ...],
     faults: tuple[Fault, ...],
+    *,
+    cinder_url: str | None = None,
+    compute_url: str | None = None,
 ) -> LabInfo:
     """Write the completed site model (fsids as the running clusters have them), inventory and ``lab.json``."""
     fsids = {cluster.name: cluster.fsid for cluster in clusters}
@@ -424,6 +615,8 @@ def _write_outputs(
         nodes_dir=lab_dir / "nodes",
         glance=endpoints,
         faults=tuple(f.name for f in faults),
+        cinder=cinder_url,
+        compute=compute_url,
     )
     (lab_dir / LAB_FILE).write_text(info.to_json())
     return info

@@ -3,8 +3,8 @@
 The lab runs real daemons, so it needs real packages. Two sources, each with one owner:
 
 - apt provides Ceph 16.2 (mon, osd, CLI, librados/librbd Python bindings), qemu-img (Glance's
-  image_conversion) and PostgreSQL 15. PyPI has no usable rados/rbd bindings, which is why Ceph comes
-  from the distro.
+  image_conversion and Cinder's image download path), PostgreSQL 15 and RabbitMQ (Cinder's bus).
+  PyPI has no usable rados/rbd bindings, which is why Ceph comes from the distro.
 - pip provides ONE virtualenv with every OpenStack service the lab runs (Glance, Keystone, Cinder)
   from one release series, plus uwsgi and the PostgreSQL driver. One venv keeps oslo.* and
   SQLAlchemy consistent across services, and one series keeps their RPC/DB expectations aligned.
@@ -48,6 +48,8 @@ OPENSTACK_PINS: tuple[str, ...] = (
     "keystone==30.0.0",
     "cinder==29.0.0",
     "python-glanceclient==4.13.0",
+    # The `openstack` CLI of the same series (10.5.0 needs openstacksdk >= 4.21, so it sits with 4.22).
+    "python-openstackclient==10.5.0",
     "uwsgi==2.0.31",
     "psycopg2-binary==2.9.13",
 )
@@ -60,6 +62,8 @@ APT_PACKAGES: tuple[str, ...] = (
     "python3-rados",
     "qemu-utils",
     "postgresql",
+    # Cinder's message bus (oslo.messaging rabbit driver); erlang comes with it.
+    "rabbitmq-server",
 )
 
 #: Debian builds its Ceph bindings for /usr/bin/python3 (3.11); a venv of any CPython 3.11 can load

@@ -191,3 +191,14 @@ def format_keyring(key: CephKey, profile: ReleaseProfile) -> str:
         lines = [f"[{key.name}]", f'   key = "{secret}"']
         lines += [f"   caps {service} = {cap}" for service, cap in key.caps]
     return "\n".join(lines) + "\n"
+
+
+def render_admin_keyring(profile: ReleaseProfile, cluster: str, keyring: str) -> dict[str, NodeFile]:
+    """Return ``<cluster>.client.admin.keyring`` of a mon node (Controller, DistributedComputeHCI).
+
+    ceph-ansible (ceph-mon role, ``copy_admin_key``) and cephadm (``openstack overcloud ceph deploy``
+    distributes the admin keyring to the ``_admin`` hosts) leave it next to the conf, mode 0600, so
+    that ``cephadm shell --config <cluster>.conf --keyring <cluster>.client.admin.keyring`` works on
+    the node. ``keyring`` is the cluster's own admin keyring text, written as the deployer got it.
+    """
+    return {profile.ceph_config_path(f"{cluster}.client.admin.keyring"): NodeFile(keyring, 0o600, "root")}

@@ -7,6 +7,13 @@ puppet-tripleo ``profile/base/cinder/volume.pp`` (A/A cluster, coordination) and
 What TripleO does *not* write, although hand-built labs do: ``rbd_cluster_name``. puppet-tripleo's
 rbd profile passes no cluster name (stable/wallaby and stable/zed), so Cinder keeps its default
 ``ceph`` and finds the cluster only through ``rbd_ceph_conf``.
+
+On the controller, cinder-api and cinder-scheduler share this file with cinder-volume, as their
+containers share the ``cinder`` config volume in TripleO; ``CinderWiring.api`` adds their part.
+Options TripleO does not render are lab wiring and documented as such on ``CinderWiring`` and
+``CinderApiWiring``: ``state_path``, privsep ``helper_command``, ``report_interval``,
+``service_down_time``, quotas, the venv's paste/filter files, and the ``[glance]``/``[nova]``
+service credentials.
 """
 
 from __future__ import annotations
@@ -15,9 +22,11 @@ from collections.abc import Sequence
 
 from dcn_checks.lab.render_model import (
     CINDER_VOLUME_ROLES,
+    CinderWiring,
     NodeFile,
     NodeWiring,
     Role,
+    ServiceCredentials,
     WiringError,
     format_ini,
     ini_bool,
@@ -67,14 +76,68 @@ def render_cinder_files(stack: StackParams, role: Role, wiring: NodeWiring) -> d
             raise WiringError("CinderVolumeCluster is set: cinder-volume in A/A mode needs a coordination URL")
         default.append(("cluster", stack.cinder_volume_cluster))
         coordination.append(("backend_url", cinder.coordination_url))
+    default.extend(_lab_defaults(cinder))
+    credentials = cinder.credentials
+    if cinder.api is not None and credentials is None:
+        raise WiringError(f"role {role} runs cinder-api but the cinder wiring has no service credentials")
+    helper = cinder.privsep_helper_command
     sections: list[tuple[str, Sequence[tuple[str, str]]]] = [
         ("DEFAULT", default),
         ("database", [("connection", cinder.database_url.reveal())]),
         ("coordination", coordination),
         ("oslo_concurrency", [("lock_path", cinder.lock_path)]),
+        ("keystone_authtoken", _authtoken(credentials) if cinder.api is not None and credentials else []),
+        ("glance", _service_auth(credentials) if credentials else []),
+        ("nova", [*_service_auth(credentials), ("interface", "internal")] if credentials else []),
+        ("cinder_sys_admin", [("helper_command", helper)] if helper else []),
+        ("privsep_osbrick", [("helper_command", helper)] if helper else []),
         *((name, _backend_section(stack, name, pool, cinder.backend_host)) for name, pool in backends),
     ]
     return {CINDER_CONF: NodeFile(content=format_ini(sections), mode=CONFIG_MODE, owner="root")}
+
+
+def _lab_defaults(cinder: CinderWiring) -> list[tuple[str, str]]:
+    """``[DEFAULT]`` options of the api node and the lab wiring (see ``CinderWiring``)."""
+    items: list[tuple[str, str]] = []
+    if cinder.state_path:
+        items.append(("state_path", cinder.state_path))
+    if cinder.report_interval is not None:
+        items.append(("report_interval", str(cinder.report_interval)))
+    api = cinder.api
+    if api is None:
+        return items
+    items += [
+        ("auth_strategy", "keystone"),
+        ("api_paste_config", api.paste_config_file),
+        ("resource_query_filters_file", api.resource_filters_file),
+    ]
+    if api.service_down_time is not None:
+        items.append(("service_down_time", str(api.service_down_time)))
+    if api.unlimited_quotas:
+        items += [(f"quota_{kind}", "-1") for kind in ("volumes", "snapshots", "gigabytes", "backups")]
+    return items
+
+
+def _service_auth(credentials: ServiceCredentials) -> list[tuple[str, str]]:
+    """keystoneauth password options of the cinder service user, for a client section."""
+    return [
+        ("auth_type", "password"),
+        ("auth_url", credentials.auth_url),
+        ("username", credentials.username),
+        ("password", credentials.password.reveal()),
+        ("user_domain_name", credentials.user_domain_name),
+        ("project_name", credentials.project_name),
+        ("project_domain_name", credentials.project_domain_name),
+        ("region_name", credentials.region_name),
+    ]
+
+
+def _authtoken(credentials: ServiceCredentials) -> list[tuple[str, str]]:
+    return [
+        ("www_authenticate_uri", credentials.www_authenticate_uri),
+        *_service_auth(credentials),
+        ("interface", "internal"),
+    ]
 
 
 def _backend_section(stack: StackParams, name: str, pool: str, backend_host: str) -> list[tuple[str, str]]:

@@ -106,6 +106,28 @@ class NovaWiring:
     #: The node-local Glance (GlanceApiEdge, or HAproxyEdge on ScaleOut nodes); DCN roles only.
     glance_endpoint: str | None = None
     transport_url: Secret | None = field(default=None, repr=False)
+    #: nova-api on a Controller: its ``[keystone_authtoken]`` and ``[database] connection``. Without
+    #: them a Controller gets no nova.conf (the lab then runs no Nova).
+    credentials: ServiceCredentials | None = None
+    database_url: Secret | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class CinderApiWiring:
+    """What cinder-api and cinder-scheduler add to the controller's cinder.conf.
+
+    In TripleO the controller's api, scheduler and volume containers share one cinder.conf, so the
+    lab renders these into the same file. ``[keystone_authtoken]`` is TripleO's; the rest is lab
+    wiring: the paste and resource-filter files of the venv (a container has them in /etc/cinder),
+    unlimited quotas (the default of 10 volumes per project stops repeated test runs with 413,
+    cinder-lab-notes gotcha 9) and a short ``service_down_time`` (default 60 s), so a stopped
+    cinder-volume shows as down while a test waits.
+    """
+
+    paste_config_file: str
+    resource_filters_file: str
+    unlimited_quotas: bool = True
+    service_down_time: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +142,20 @@ class CinderWiring:
     log_file: str
     #: tooz URL; TripleO writes etcd3+http://<etcd>:2379?api_version=v3 for A/A clusters.
     coordination_url: str | None = None
+    #: The ``cinder`` service user: ``[keystone_authtoken]`` of the API, and (lab wiring) the
+    #: ``[glance]`` section that Cinder 29 needs for Glance's service-only locations API, and the
+    #: ``[nova]`` section, which TripleO fills with the nova user's password instead.
+    credentials: ServiceCredentials | None = None
+    #: Lab wiring: where Cinder keeps its state (TripleO: /var/lib/cinder in the container).
+    state_path: str | None = None
+    #: Lab wiring: ``<venv>/bin/privsep-helper --config-file <conf>``. A container runs
+    #: ``sudo cinder-rootwrap ... privsep-helper``; the lab runs as root from a venv that is not on
+    #: sudo's secure_path (cinder-lab-notes gotcha 6).
+    privsep_helper_command: str | None = None
+    #: Lab wiring: seconds between service heartbeats (default 10), below ``service_down_time``.
+    report_interval: int | None = None
+    #: Set on the node that runs cinder-api and cinder-scheduler (the central controller).
+    api: CinderApiWiring | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,8 @@ from dcn_checks.lab.render_params import (
 from dcn_checks.release import ReleaseProfile
 
 NOVA_CONF = "/var/lib/config-data/puppet-generated/nova_libvirt/etc/nova/nova.conf"
+#: nova-api, nova-scheduler and nova-conductor of a Controller share the ``nova`` config volume.
+NOVA_API_CONF = "/var/lib/config-data/puppet-generated/nova/etc/nova/nova.conf"
 CONFIG_MODE = 0o640
 
 
@@ -45,7 +47,9 @@ def get_compute_az(stack: StackParams, stack_name: str) -> str:
 def render_nova_files(
     stack: StackParams, role: Role, profile: ReleaseProfile, wiring: NodeWiring
 ) -> dict[str, NodeFile]:
-    """Return nova.conf for a compute role; nothing for roles without nova-compute."""
+    """Return nova.conf for a compute role, or a Controller's nova-api when the wiring has its credentials."""
+    if role == "Controller" and wiring.nova is not None and wiring.nova.credentials is not None:
+        return render_nova_api_files(stack, wiring)
     if role not in COMPUTE_ROLES:
         return {}
     if wiring.nova is None:
@@ -93,3 +97,52 @@ def _libvirt_section(stack: StackParams, profile: ReleaseProfile) -> list[tuple[
     if stack.nova_rbd or stack.cinder_rbd:
         items += [("rbd_user", stack.client_user), ("rbd_secret_uuid", stack.require_fsid())]
     return items
+
+
+def render_nova_api_files(stack: StackParams, wiring: NodeWiring) -> dict[str, NodeFile]:
+    """nova.conf of a Controller's nova-api: its host, database, ``[cinder] cross_az_attach`` (NovaCrossAZAttach
+    applies to every Nova service of the stack, the API included) and keystonemiddleware's section.
+
+    Source: THT ``nova-api-container-puppet.yaml`` / ``nova-base-puppet.yaml``, puppet-nova
+    ``keystone/authtoken.pp`` (``interface = internal`` as TripleO sets it).
+    """
+    nova = wiring.nova
+    if nova is None or nova.credentials is None or nova.database_url is None:
+        raise WiringError("nova-api needs the node wiring's nova credentials and database URL")
+    credentials = nova.credentials
+    sections: list[tuple[str, Sequence[tuple[str, str]]]] = [
+        ("DEFAULT", [("host", nova.host), ("log_file", nova.log_file)]),
+        ("database", [("connection", nova.database_url.reveal())]),
+        ("cinder", [("cross_az_attach", ini_bool(stack.nova_cross_az_attach))]),
+        (
+            "keystone_authtoken",
+            [
+                ("www_authenticate_uri", credentials.www_authenticate_uri),
+                ("auth_url", credentials.auth_url),
+                ("auth_type", "password"),
+                ("username", credentials.username),
+                ("password", credentials.password.reveal()),
+                ("user_domain_name", credentials.user_domain_name),
+                ("project_name", credentials.project_name),
+                ("project_domain_name", credentials.project_domain_name),
+                ("region_name", credentials.region_name),
+                ("interface", "internal"),
+            ],
+        ),
+        (
+            # puppet-nova nova::keystone::service_user, on since OSSA-2023-003 (Cinder refuses to delete
+            # an in-use attachment without a service token).
+            "service_user",
+            [
+                ("send_service_user_token", "True"),
+                ("auth_type", "password"),
+                ("auth_url", credentials.auth_url),
+                ("username", credentials.username),
+                ("password", credentials.password.reveal()),
+                ("user_domain_name", credentials.user_domain_name),
+                ("project_name", credentials.project_name),
+                ("project_domain_name", credentials.project_domain_name),
+            ],
+        ),
+    ]
+    return {NOVA_API_CONF: NodeFile(content=format_ini(sections), mode=CONFIG_MODE, owner="root")}

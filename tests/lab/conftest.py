@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,6 +22,10 @@ OPENSTACK_CAPS = {
     "osd": "profile rbd pool=vms, profile rbd pool=volumes, profile rbd pool=images",
 }
 SITES = ("central", "dcn0", "dcn1")
+#: Labs kept up at once besides the healthy one (each holds 2-4 GiB of the machine's 24).
+MAX_LIVE_LABS = 3
+#: The request of the healthy lab, which many modules share for the whole session.
+HEALTHY_LAB: tuple[object, ...] = ((), 2, "ussuri", 2)
 
 
 @pytest.fixture(scope="session")
@@ -82,28 +87,38 @@ def deploy_lab(venv: Path) -> Iterator[Callable[..., LabInfo]]:
     """Factory of whole labs deployed with ``dcn-checks lab up`` semantics, one per distinct request.
 
     ``deploy_lab("keyring-mode-0644", sites=2)`` returns the LabInfo of a lab with that fault; the
-    same request later returns the same lab. Every lab is stopped at the end of the session, and
-    the session fails if any of its processes survived.
+    same request later returns the same lab while it is up. A lab holds 2-4 GiB, so at most
+    ``MAX_LIVE_LABS`` are kept up besides the healthy one: the least recently requested is brought
+    down first, and deployed again if asked for again. Every lab is stopped (at the latest at the
+    end of the session), and the session fails if any of its processes survived.
     """
-    labs: dict[tuple[object, ...], LabInfo] = {}
+    labs: OrderedDict[tuple[object, ...], LabInfo] = OrderedDict()
+    survivors: list[int] = []
+
+    def bring_down(info: LabInfo) -> None:
+        records = processes.load_records(info.lab_dir)
+        deploy.down(info.lab_dir)
+        survivors.extend(leftover_pids(records))
+        shutil.rmtree(info.lab_dir, ignore_errors=True)
 
     def make(*faults: str, sites: int = 2, release: str = "ussuri", key_option: int = 2) -> LabInfo:
         key = (faults, sites, release, key_option)
-        if key not in labs:
-            model = model_with_sites(sites, release=release, key_option=key_option)  # type: ignore[arg-type]
-            path = make_lab_dir("dcn-lab-")
-            labs[key] = deploy.up(path, model, get_faults(list(faults), model), venv=venv)
+        if key in labs:
+            labs.move_to_end(key)
+            return labs[key]
+        evictable = [k for k in labs if k != HEALTHY_LAB]
+        while len(evictable) >= MAX_LIVE_LABS:
+            bring_down(labs.pop(evictable.pop(0)))
+        model = model_with_sites(sites, release=release, key_option=key_option)  # type: ignore[arg-type]
+        path = make_lab_dir("dcn-lab-")
+        labs[key] = deploy.up(path, model, get_faults(list(faults), model), venv=venv)
         return labs[key]
 
     yield make
-    survivors = []
     for info in labs.values():
-        records = processes.load_records(info.lab_dir)
-        deploy.down(info.lab_dir)
-        survivors += leftover_pids(records)
-        shutil.rmtree(info.lab_dir, ignore_errors=True)
+        bring_down(info)
     if survivors:
-        raise LabError(f"processes of deployed labs survived lab down: {survivors}")
+        raise LabError(f"processes of deployed labs survived lab down: {sorted(set(survivors))}")
 
 
 @pytest.fixture(scope="session")

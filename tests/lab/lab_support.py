@@ -6,10 +6,18 @@ import dataclasses
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
+import cinderclient.client
+from openstack.connection import Connection
+
+from dcn_checks import rbd
 from dcn_checks.lab import ceph, nodes, postgres, processes
+from dcn_checks.lab.deploy import LabInfo, ceph_binds
+from dcn_checks.model import Site
 
 GLANCE_PASSWORD = "glance-lab-pass"  # test-only service account of a throw-away Keystone
 
@@ -185,3 +193,158 @@ def run_suite(target: Path, *pytest_args: str, timeout_s: float = 600) -> SuiteR
                     if prop.get("name") == "check_id":
                         check_ids[name] = prop.get("value", "")
     return SuiteRun(proc.returncode, outcomes, messages, check_ids, proc.stdout + proc.stderr)
+
+
+# --- Cinder: clients and the volumes pool (volume tests) -----------------------------------------------
+
+#: The faults of tests/lab/test_faults_volume.py; they break different sites, so one lab carries both.
+VOLUME_FAULTS = ("cinder-az-mismatch", "volume-service-down")
+#: python-cinderclient's microversion for the volume tests: 3.7+ shows clusters in the service list.
+CINDER_API_VERSION = "3.50"
+
+
+def openstack_cli(lab: LabInfo, *args: str, timeout_s: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the ``openstack`` CLI (python-openstackclient of the project venv) as the lab admin."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("OS_")}
+    env.update(OS_CLIENT_CONFIG_FILE=str(lab.clouds_yaml), OS_CLOUD=lab.cloud)
+    argv = [str(Path(sys.executable).parent / "openstack"), *args]
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout_s, check=False)
+
+
+def cinder_client(conn: Connection) -> Any:
+    """python-cinderclient v3 on the connection's Keystone session; Cinder found in the catalog (volumev3)."""
+    return cinderclient.client.Client(
+        CINDER_API_VERSION, session=conn.session, service_type="volumev3", region_name=conn.config.region_name
+    )
+
+
+def rbd_pool_on_site(lab: LabInfo, site: Site, pool: str, user: str = "openstack") -> tuple[rbd.RbdEntry, ...]:
+    """``rbd ls -l`` of a pool of the site's own cluster, run on the site's cinder-volume node."""
+    node = site.nodes_with("CinderVolume")[0].name
+    argv = ["rbd", "--conf", f"/etc/ceph/{site.cluster}.conf", "--id", user, "-p", pool, "ls", "-l", "--format", "json"]
+    result = nodes.run_on_node(argv, ceph_binds(lab.lab_dir, node, lab.release), timeout_s=30)
+    return rbd.parse_rbd_ls(nodes.check(result, f"rbd ls -l {pool} on {node}").stdout)
+
+
+# --- Nova: servers made through the `openstack` CLI, waited on and cleaned up with openstacksdk ----------
+
+#: Cloud resources the compute tests make, deleted in reverse order of creation (servers before the
+#: volumes they boot from, volume snapshots before their volumes, clones before their images).
+COMPUTE_TIMEOUT_S = 180.0
+
+
+@dataclasses.dataclass
+class CloudLedger:
+    """(kind, ID) of every server, volume, volume snapshot, image and flavor a test module made."""
+
+    entries: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+
+    def add(self, kind: str, resource_id: str) -> str:
+        self.entries.append((kind, resource_id))
+        return resource_id
+
+    def cleanup(self, conn: Connection) -> list[str]:
+        """Delete everything in reverse, waiting for each to be gone; return the failures."""
+        failures = []
+        for kind, resource_id in reversed(self.entries):
+            try:
+                _delete(conn, kind, resource_id)
+            except Exception as err:  # cleanup keeps going and reports every failure
+                failures.append(f"{kind} {resource_id}: {err}")
+        return failures
+
+
+def _delete(conn: Connection, kind: str, resource_id: str) -> None:
+    from dcn_checks import glance, waiters
+
+    if kind == "image":
+        glance.delete_image(conn, resource_id)
+        return
+    if kind == "flavor":
+        conn.compute.delete_flavor(resource_id, ignore_missing=True)
+        return
+    storage: Any = conn.block_storage
+    delete, get = {
+        "server": (conn.compute.delete_server, conn.compute.find_server),
+        "volume": (storage.delete_volume, storage.find_volume),
+        "snapshot": (storage.delete_snapshot, storage.find_snapshot),
+    }[kind]
+    if kind == "volume":
+        # A volume of a just-deleted server is still detaching for a moment; Cinder refuses to delete it then.
+        waiters.wait_for(
+            lambda: get(resource_id, ignore_missing=True),
+            lambda found: found is None or found.status not in ("detaching", "in-use", "attaching", "reserved"),
+            timeout_s=COMPUTE_TIMEOUT_S,
+            description=f"volume {resource_id} detached",
+            interval_s=0.3,
+        )
+    delete(resource_id, ignore_missing=True)
+    waiters.wait_for(
+        lambda: get(resource_id, ignore_missing=True),
+        lambda found: found is None,
+        timeout_s=COMPUTE_TIMEOUT_S,
+        description=f"{kind} {resource_id} deleted",
+        interval_s=0.3,
+    )
+
+
+def connect(lab: LabInfo) -> Connection:
+    """openstacksdk as the lab admin."""
+    import openstack
+
+    config = openstack.config.OpenStackConfig(config_files=[str(lab.clouds_yaml)])
+    return openstack.connection.Connection(config=config.get_one(lab.cloud))
+
+
+def cli_json(lab: LabInfo, *args: str) -> Any:
+    """Run ``openstack <args> -f json`` and return the parsed output; fail with the CLI's own error."""
+    import json
+
+    result = openstack_cli(lab, *args, "-f", "json")
+    if result.returncode != 0:
+        raise AssertionError(f"openstack {' '.join(args[:2])}: {result.stderr.strip()[-600:]}")
+    return json.loads(result.stdout)
+
+
+def wait_for_server(conn: Connection, server_id: str, *statuses: str) -> Any:
+    """Poll a server until it is in one of ``statuses`` (ACTIVE or ERROR by default) and its task is done."""
+    from dcn_checks import waiters
+
+    wanted = statuses or ("ACTIVE", "ERROR")
+    return waiters.wait_for(
+        lambda: conn.compute.get_server(server_id),
+        lambda server: server.status in wanted and not server.task_state,
+        timeout_s=COMPUTE_TIMEOUT_S,
+        description=f"server {server_id} {'/'.join(wanted)}",
+        describe=lambda server: f"{server.status} task={server.task_state}",
+        interval_s=0.3,
+    )
+
+
+def create_server(lab: LabInfo, conn: Connection, ledger: CloudLedger, name: str, *args: str) -> Any:
+    """``openstack server create <args> <name>``; record it, wait for ACTIVE or ERROR, return it (SDK)."""
+    created = cli_json(lab, "server", "create", *args, name)
+    ledger.add("server", created["id"])
+    position = len(ledger.entries) - 1
+    server = wait_for_server(conn, created["id"])
+    for attached in server.attached_volumes or []:
+        # Boot volumes Nova made outlive the server (delete_on_termination false): delete them after it.
+        if ("volume", attached["id"]) not in ledger.entries:
+            ledger.entries.insert(position, ("volume", attached["id"]))
+    return server
+
+
+def add_observable_image(lab: LabInfo) -> None:
+    """One small active image in central's store, as a deployed cloud has, so API-004 can observe how
+    each Glance shows locations (idempotent per lab; the lab dies with it)."""
+    from dcn_checks import glance
+    from dcn_checks.model import load_model
+
+    conn = connect(lab)
+    try:
+        if not any(image.name == "dcnchk-lab-observable" for image in conn.image.images()):
+            image = glance.create_image(conn, "dcnchk-lab-observable")
+            central = load_model(lab.model_path).central.store_id
+            glance.upload_image_to_store(conn, image.image_id, b"\0" * 65536, central)
+    finally:
+        conn.close()
