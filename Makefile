@@ -42,6 +42,8 @@ report: lab-deps
 	if [ $$rc -eq 0 ]; then \
 	  $(BIN)/pytest suites/static --env-dir=$(LAB_DIR)/env --release=$(RELEASE) \
 	    --junitxml=$(REPORTS)/junit-static.xml || rc=$$?; \
+	  $(BIN)/dcn-checks check --target $(LAB_DIR) -m reads -n auto \
+	    --junitxml=$(REPORTS)/junit-reads.xml || rc=$$?; \
 	fi; \
 	$(BIN)/dcn-checks lab down --lab-dir $(LAB_DIR); \
 	exit $$rc

@@ -323,3 +323,97 @@ def _caps(mapping: Mapping[str, object], where: str) -> Caps:
     if unknown or not all(isinstance(v, str) for v in mapping.values()):
         raise ParseError(f"{where}: caps {dict(mapping)!r} are not strings for mon, osd, mgr, mds")
     return Caps(**cast(dict[str, str], mapping))
+
+
+# --- judging a client's files and caps -----------------------------------------------------------------
+
+#: Where every container sees the client files, whatever the release's host dir (THT ``src-ceph``);
+#: paths written inside a ceph.conf are paths in this dir.
+CONTAINER_CEPH_DIR = "/etc/ceph"
+#: The ``[client.libvirt]`` options TripleO's deployers write for qemu (ceph-ansible ``ceph.conf.j2``,
+#: tripleo_ceph_client ``ceph_conf.j2``): without them a guest's librbd has no admin socket or log.
+LIBVIRT_OPTIONS = ("admin_socket", "log_file")
+
+
+def conf_name(cluster: str) -> str:
+    """The file name of a cluster's client conf: ``dcn0.conf``."""
+    return f"{cluster}.conf"
+
+
+def keyring_name(cluster: str, entity: str) -> str:
+    """The file name Ceph looks for by default: ``<cluster>.<entity>.keyring``, e.g.
+    ``central.client.external.keyring`` (``/etc/ceph/$cluster.$name.keyring``)."""
+    return f"{cluster}.{entity}.keyring"
+
+
+def describe_cap_differences(differences: Iterable[CapDifference]) -> str:
+    """One line for a report: ``osd lacks 'profile rbd pool=vms'; mon has 'allow r' beyond``."""
+    parts = []
+    for difference in differences:
+        if difference.missing:
+            parts.append(f"{difference.service} lacks {', '.join(repr(g) for g in sorted(difference.missing))}")
+        if difference.extra:
+            parts.append(f"{difference.service} has {', '.join(repr(g) for g in sorted(difference.extra))} beyond")
+    return "; ".join(parts)
+
+
+def drop_extra_rbd_pools(differences: Iterable[CapDifference]) -> tuple[CapDifference, ...]:
+    """Forgive extra ``profile rbd pool=<p>`` osd grants, keep every other difference.
+
+    TripleO gives ``client.openstack`` a grant per pool its services use: beyond vms, volumes and
+    images also ``backups`` (CinderBackupBackend ceph) and CinderRbdExtraPools, which the site model
+    does not know. An extra RBD pool is no risk to the documented ones; a missing grant or a wider
+    grant (``allow *``) is.
+    """
+    kept = []
+    for difference in differences:
+        extra = difference.extra
+        if difference.service == "osd":
+            extra = frozenset(g for g in extra if not re.fullmatch(r"profile rbd pool=\S+", g))
+        if difference.missing or extra:
+            kept.append(CapDifference(difference.service, difference.missing, extra))
+    return tuple(kept)
+
+
+def may_write_pool(caps: Caps, pool: str) -> bool:
+    """Tell whether the osd caps let a client write RBD images in ``pool``.
+
+    Writes come from ``profile rbd`` (not ``profile rbd-read-only``) or an ``allow`` with ``w`` or
+    ``*``, for the pool or for every pool. Namespace-restricted grants do not count: OpenStack's
+    stores write to the pool's default namespace.
+    """
+    for grant in parse_cap_grants(caps.osd or ""):
+        words = grant.split()
+        pools = [w.partition("=")[2] for w in words if w.startswith("pool=")]
+        if any(w.startswith("namespace=") for w in words) or (pools and pools != [pool]):
+            continue
+        if words[:2] == ["profile", "rbd"]:
+            return True
+        if words[0] == "allow" and len(words) > 1 and ("w" in words[1] or words[1] == "*"):
+            return True
+    return False
+
+
+def find_keyring_option_problem(conf: CephConf, expected: str, *, required: bool) -> str | None:
+    """Return what is wrong with the ``keyring`` a plain client of ``conf`` uses, or None.
+
+    ``expected`` is the keyring path as containers see it (``/etc/ceph/central.client.external.keyring``).
+    A conf of another site's cluster must name it (CephExternalMultiConfig ``ceph_conf_overrides``);
+    a conf of the node's own cluster may leave it out, because Ceph takes the cluster name from the
+    conf's file name and finds ``/etc/ceph/<cluster>.<entity>.keyring`` by default, but if it names
+    one, it must be that one.
+    """
+    if conf.keyring is None:
+        return "no [client] keyring" if required else None
+    if conf.keyring != expected:
+        return f"[client] keyring = {conf.keyring}"
+    return None
+
+
+def find_libvirt_section_problem(conf: CephConf) -> str | None:
+    """Return what qemu's ``[client.libvirt]`` section lacks (admin socket, log file), or None."""
+    section = conf.sections.get("client.libvirt")
+    if section is None:
+        return "no [client.libvirt] section"
+    missing = [name.replace("_", " ") for name in LIBVIRT_OPTIONS if not section.get(name)]
+    return f"[client.libvirt] without {' and '.join(missing)}" if missing else None

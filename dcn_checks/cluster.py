@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal, cast, get_args
 
-from dcn_checks.cephconf import MonAddr, parse_mon_addr
+from dcn_checks.cephconf import MonAddr, MonHost, parse_mon_addr
 from dcn_checks.errors import ParseError
 from dcn_checks.rbd import json_field, parse_json_output
 
@@ -217,3 +217,138 @@ def _one_of(value: str, literal: object, what: str) -> str:
     if value not in get_args(literal):
         raise ParseError(f"{what} {value!r} is not one of {', '.join(get_args(literal))}")
     return value
+
+
+# --- judging the cluster ---------------------------------------------------------------------------
+
+#: Ceph's default ports when an address names none (``CEPH_MON_PORT_IANA``, ``CEPH_MON_PORT_LEGACY``).
+MON_PORT_V2 = 3300
+MON_PORT_V1 = 6789
+_WILDCARDS = frozenset({"0.0.0.0", "*", "::", "[::]"})
+
+Endpoint = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class MonHostDifference:
+    """How a client's ``mon host`` differs from the monmap: entries that reach no monitor of the
+    cluster, and monitors no entry reaches. Both empty means they agree."""
+
+    unknown: tuple[str, ...]
+    missing: tuple[str, ...]
+
+    @property
+    def agrees(self) -> bool:
+        return not self.unknown and not self.missing
+
+
+def endpoints(addr: MonAddr) -> frozenset[Endpoint]:
+    """Where a client may reach a monitor address: ``v2:h`` is h:3300, ``v1:h`` h:6789, a bare ``h``
+    either (Ceph tries both), and an explicit port only that port."""
+    if addr.port is not None:
+        return frozenset({(addr.host, addr.port)})
+    ports = {"v2": (MON_PORT_V2,), "v1": (MON_PORT_V1,)}.get(addr.msgr or "", (MON_PORT_V2, MON_PORT_V1))
+    return frozenset((addr.host, port) for port in ports)
+
+
+def _text(addr: MonAddr) -> str:
+    host = f"[{addr.host}]" if ":" in addr.host else addr.host
+    prefix = f"{addr.msgr}:" if addr.msgr else ""
+    return f"{prefix}{host}:{addr.port}" if addr.port else f"{prefix}{host}"
+
+
+def compare_mon_hosts(mon_hosts: Iterable[MonHost], monmap: MonMap) -> MonHostDifference:
+    """Compare a conf's ``mon host`` with the cluster's monmap, monitor by monitor.
+
+    An entry is right when it reaches a monitor of the monmap on an address that monitor listens
+    on; every monitor must be reached by some entry, or the client loses the cluster with it.
+    Hosts are compared as written: a name in ``mon host`` is not resolved.
+    """
+    reached: set[str] = set()
+    unknown = []
+    for mon_host in mon_hosts:
+        wanted = frozenset().union(*(endpoints(addr) for addr in mon_host.addrs))
+        hits = [mon.name for mon in monmap.mons if wanted & frozenset().union(*(endpoints(a) for a in mon.addrs))]
+        if hits:
+            reached.update(hits)
+        else:
+            unknown.append(",".join(_text(addr) for addr in mon_host.addrs))
+    missing = tuple(f"mon.{mon.name}" for mon in monmap.mons if mon.name not in reached)
+    return MonHostDifference(tuple(unknown), missing)
+
+
+def describe_monmap(monmap: MonMap) -> str:
+    """``mon.a [v2:127.0.0.1:3300,v1:127.0.0.1:6789], mon.b [...]`` for messages and evidence."""
+    return ", ".join(f"mon.{mon.name} [{','.join(_text(a) for a in mon.addrs)}]" for mon in monmap.mons)
+
+
+def find_quorum_problem(monmap: MonMap, expected_mons: int) -> str | None:
+    """Return what is wrong with the monitors (count, quorum), or None.
+
+    ``expected_mons`` is how many monitors the deployment gave the site; a monitor outside the
+    quorum is one clients cannot rely on.
+    """
+    problems = []
+    if len(monmap.mons) != expected_mons:
+        problems.append(f"{len(monmap.mons)} mons ({describe_monmap(monmap)})")
+    outside = [f"mon.{mon.name}" for mon in monmap.mons if mon.rank not in monmap.quorum]
+    if outside:
+        problems.append(f"{', '.join(outside)} out of quorum")
+    return "; ".join(problems) or None
+
+
+def find_osd_problem(stat: OsdStat) -> str | None:
+    """Return how the OSDs fall short of all up and in, or None."""
+    if stat.num_osds == 0:
+        return "no OSDs"
+    if stat.num_up_osds == stat.num_in_osds == stat.num_osds:
+        return None
+    return f"{stat.num_up_osds} of {stat.num_osds} OSDs up, {stat.num_in_osds} in"
+
+
+def find_pool_problems(pools: Iterable[Pool], names: Iterable[str], application: str = "rbd") -> tuple[str, ...]:
+    """Return one phrase per pool of ``names`` that is missing or lacks ``application``."""
+    pools = tuple(pools)
+    problems = []
+    for name in names:
+        pool = find_pool(pools, name)
+        if pool is None:
+            problems.append(f"no pool {name}")
+        elif application not in pool.applications:
+            apps = ", ".join(sorted(pool.applications)) or "none"
+            problems.append(f"pool {name} has application {apps}, not {application}")
+    return tuple(problems)
+
+
+def describe_health(health: Health) -> str:
+    """``HEALTH_WARN (OSDMAP_FLAGS: noout flag(s) set)``; muted checks are left out."""
+    active = [f"{check.code or check.severity}: {check.summary}" for check in health.checks if not check.muted]
+    return f"{health.status} ({'; '.join(active)})" if active else health.status
+
+
+def parse_listeners(text: str) -> frozenset[Endpoint]:
+    """Parse the TCP listeners of ``ss -Hltn`` (no header), e.g. ``LISTEN 0 512 127.0.0.1:6789 0.0.0.0:*``
+    or ``LISTEN 0 4096 [::1]:3300 [::]:*``; ``*:6789`` and ``0.0.0.0:6789`` listen on every address."""
+    listeners = set()
+    for line in text.splitlines():
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) < 5 or fields[0] != "LISTEN":
+            raise ParseError(f"ss -Hltn: {line.strip()!r} is not a LISTEN line")
+        host, _, port = fields[3].rpartition(":")
+        host = host.split("%")[0]  # fe80::1%eth0
+        if not port.isdigit():
+            raise ParseError(f"ss -Hltn: local address {fields[3]!r} has no port")
+        listeners.add((host.strip("[]") if host not in _WILDCARDS else "*", int(port)))
+    return frozenset(listeners)
+
+
+def find_unbound_mon_addrs(monmap: MonMap, listeners: frozenset[Endpoint]) -> tuple[str, ...]:
+    """Return the monmap addresses (``mon.a v1:127.0.0.1:6789``) that nothing listens on."""
+    unbound = []
+    for mon in monmap.mons:
+        for addr in mon.addrs:
+            if not any(host in (h, "*") and port == p for h, p in endpoints(addr) for host, port in listeners):
+                unbound.append(f"mon.{mon.name} {_text(addr)}")
+    return tuple(unbound)

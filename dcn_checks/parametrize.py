@@ -3,7 +3,8 @@
 A check asks for a case by naming a fixture argument (``site``, ``dcn_site``, ``node``,
 ``client_binding``, ``site_pair``); the plugin parametrizes it with the cases below, so only
 applicable cases exist and their IDs name sites and nodes, never values: ``[dcn0]``,
-``[dcn0-hci-0]``, ``[dcn0-hci-0->central]``, ``[central->dcn1]``.
+``[dcn0-hci-0]``, ``[dcn0-hci-0->central]``, ``[central->dcn1]``. Service cases (``glance_service``,
+``glance_endpoint``) add the service: ``[controller-0/glance_api_internal]``, ``[central/glance_api]``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from dcn_checks.glanceconf import GlanceService, get_glance_services
 from dcn_checks.model import Node, Site, SiteModel
 
 #: Services whose containers open Ceph clusters as clients (THT mounts CephConfigPath into them).
@@ -40,6 +42,23 @@ class SitePair:
 
     client: Site
     server: Site
+
+
+@dataclass(frozen=True, slots=True)
+class GlanceServiceCase:
+    """One glance-api service on a node (``glance_api`` or ``glance_api_internal``, by release)."""
+
+    site: Site
+    node: Node
+    service: GlanceService
+
+
+@dataclass(frozen=True, slots=True)
+class GlanceEndpointCase:
+    """One Glance API of a site as clients reach it: central's public and internal, each DCN site's own."""
+
+    site: Site
+    service: GlanceService
 
 
 def is_ceph_client(node: Node) -> bool:
@@ -86,6 +105,47 @@ def site_pair_cases(model: SiteModel) -> list[tuple[SitePair, str]]:
     ]
 
 
+def glance_service_cases(model: SiteModel) -> list[tuple[GlanceServiceCase, str]]:
+    return [
+        (GlanceServiceCase(site, node, service), f"{node.name}/{service}")
+        for site in model.sites
+        for node in site.nodes
+        for service in get_glance_services(node, model.profile)
+    ]
+
+
+def glance_endpoint_cases(model: SiteModel) -> list[tuple[GlanceEndpointCase, str]]:
+    cases = []
+    for site in model.sites:
+        services = dict.fromkeys(s for node in site.nodes for s in get_glance_services(node, model.profile))
+        cases += [(GlanceEndpointCase(site, service), f"{site.name}/{service}") for service in services]
+    return cases
+
+
+def controller_cases(model: SiteModel) -> list[tuple[NodeCase, str]]:
+    """Central nodes of the control plane (glance-api, nova-api)."""
+    central = model.central
+    return [(NodeCase(central, n), n.name) for n in central.nodes if n.has("GlanceApi") or n.has("NovaApi")]
+
+
+def dcn_compute_cases(model: SiteModel) -> list[tuple[NodeCase, str]]:
+    return [(NodeCase(site, node), node.name) for site in model.dcn_sites for node in site.nodes_with("NovaCompute")]
+
+
+def volume_node_cases(model: SiteModel) -> list[tuple[NodeCase, str]]:
+    return [(NodeCase(site, node), node.name) for site in model.sites for node in site.nodes_with("CinderVolume")]
+
+
+def mon_site_cases(model: SiteModel) -> list[tuple[Site, str]]:
+    """Sites with a node that runs a Ceph monitor, where client.admin of the site's cluster is found."""
+    return [(site, site.name) for site in model.sites if site.nodes_with("CephMon")]
+
+
+def compute_node_cases(model: SiteModel) -> list[tuple[NodeCase, str]]:
+    """Nodes of every site that run nova-compute (libvirt opens the site's cluster as a client)."""
+    return [(NodeCase(site, node), node.name) for site in model.sites for node in site.nodes_with("NovaCompute")]
+
+
 #: Fixture argument name → its cases.
 CASES: dict[str, Callable[[SiteModel], list[tuple[object, str]]]] = {
     "site": site_cases,  # type: ignore[dict-item]
@@ -93,4 +153,11 @@ CASES: dict[str, Callable[[SiteModel], list[tuple[object, str]]]] = {
     "node": node_cases,  # type: ignore[dict-item]
     "client_binding": client_binding_cases,  # type: ignore[dict-item]
     "site_pair": site_pair_cases,  # type: ignore[dict-item]
+    "mon_site": mon_site_cases,  # type: ignore[dict-item]
+    "compute_node": compute_node_cases,  # type: ignore[dict-item]
+    "glance_service": glance_service_cases,  # type: ignore[dict-item]
+    "glance_endpoint": glance_endpoint_cases,  # type: ignore[dict-item]
+    "controller": controller_cases,  # type: ignore[dict-item]
+    "dcn_compute": dcn_compute_cases,  # type: ignore[dict-item]
+    "volume_node": volume_node_cases,  # type: ignore[dict-item]
 }

@@ -46,6 +46,117 @@ _CHECKS = (
     CheckSpec("API-001", ("R37",), "Each Glance offers the documented stores with its site's store as default",
               "At central list every site in GlanceMultistoreConfig (glance-dcn-stores.yaml); at a DCN site set "
               "GlanceBackendID to the site's store and add the central store to GlanceMultistoreConfig."),
+    # --- service configuration (suites/reads/test_{glance,nova,cinder}_config.py) ---
+    CheckSpec("GLANCECONF-001", ("R29", "R30"), "Each glance-api enables exactly the documented RBD stores",
+              "At central list every DCN site in GlanceMultistoreConfig (glance-dcn-stores.yaml); at a DCN site "
+              "set GlanceBackendID and a 'central' item in GlanceMultistoreConfig, each with GlanceBackend: rbd"),
+    CheckSpec("GLANCECONF-002", ("R29", "R30"), "Each glance-api defaults to its own site's store",
+              "Set GlanceBackendID to the site's store ID (spelled GlanceBackendID, not GlangeBackendID)"),
+    CheckSpec("GLANCECONF-003", ("R29", "R30"), "Each store opens its site's cluster with the right user and pool",
+              "Give each GlanceMultistoreConfig item the store's CephClusterName, CephClientUserName (external "
+              "with key option 2), GlanceRbdPoolName and GlanceStoreDescription"),
+    CheckSpec("GLANCECONF-004", ("R29",), "Central glance_api and glance_api_internal have identical stores",
+              "Remove hand edits and redeploy the central stack, so puppet renders both from the same parameters"),
+    CheckSpec("GLANCECONF-005", ("R31",), "Each glance-api enables copy-image",
+              "Add copy-image to GlanceEnabledImportMethods"),
+    CheckSpec("GLANCECONF-006", ("R31",), "Locations shown to Nova and Cinder, hidden from users after OSSN-0090",
+              "Keep the release's glance-api layout: show_multiple_locations/show_image_direct_url True on the "
+              "Glance Nova and Cinder use (NovaEnableRbdBackend), False on the public glance_api after OSSN-0090"),
+    CheckSpec("GLANCECONF-007", ("R31",), "Glance converts imported images to raw",
+              "Leave GlanceImageImportPlugins at its default (THT adds image_conversion with NovaEnableRbdBackend) "
+              "or list image_conversion in it, with GlanceImageConversionOutputFormat: raw"),
+    CheckSpec("NOVACONF-001", ("R32", "R6"), "DCN computes attach only volumes of their own AZ",
+              "Include environments/dcn-storage.yaml (dcn-hci.yaml before Wallaby) or set NovaCrossAZAttach: false"),
+    CheckSpec("NOVACONF-002", ("R32", "R6"), "DCN computes never download an image that is in another RBD store",
+              "Include environments/dcn-storage.yaml or set NovaDisableImageDownloadToRbd: true"),
+    CheckSpec("NOVACONF-003", ("R32",), "DCN computes keep ephemeral disks in the site's vms pool",
+              "Set NovaEnableRbdBackend: true with the stack's own CephClusterName and NovaRbdPoolName"),
+    CheckSpec("NOVACONF-004", ("R32",), "DCN computes know the site's Glance store",
+              "Set GlanceBackendID of the DCN stack to the site's store ID (THT passes it to Nova)"),
+    CheckSpec("NOVACONF-005", ("R32",), "DCN computes open the site's cluster with its fsid as libvirt secret",
+              "Set CephClusterFSID to the site cluster's fsid and leave CephClientUserName at openstack"),
+    CheckSpec("NOVACONF-006", ("R32",), "DCN computes use the site's own Glance",
+              "Deploy GlanceApiEdge in the DCN stack's roles, so THT points Nova's [glance] endpoint_override at it"),
+    CheckSpec("NOVACONF-007", ("R35",), "Central Nova's cross_az_attach is recorded (informational)",
+              "Nothing to fix: NovaCrossAZAttach of the central stack is recorded as evidence"),
+    CheckSpec("CINDERCONF-001", ("R34", "R7"), "cinder-volume serves the site's availability zone",
+              "Set CinderStorageAvailabilityZone to the site's NovaComputeAvailabilityZone and leave "
+              "CinderRbdAvailabilityZone empty"),
+    CheckSpec("CINDERCONF-002", ("R34",), "DCN cinder-volume runs in the site's active/active cluster",
+              "Set CinderVolumeCluster to the site's AZ (dcn-storage.yaml's default is 'dcn') with etcd deployed"),
+    CheckSpec("CINDERCONF-003", ("R34",), "cinder-volume keeps volumes in the site's own cluster",
+              "Keep CinderEnableRbdBackend with the stack's own CephClusterName, CinderRbdPoolName, "
+              "CephClientUserName and CephClusterFSID"),
+    CheckSpec("CINDERCONF-004", ("R34",), "cinder-volume uses the site's own Glance",
+              "Deploy GlanceApiEdge in the DCN stack's roles, so THT sets Cinder's glance_api_servers to it"),
+    # --- API state (suites/reads/test_*_api.py) ---
+    CheckSpec("API-002", ("R38",), "Each Glance API offers the copy-image import method",
+              "Add copy-image to GlanceEnabledImportMethods"),
+    CheckSpec("API-003", ("R39",), "Only central registers image endpoints, laid out as the release does",
+              "Register image endpoints for central only: public on glance_api, internal and admin on "
+              "glance_api_internal after OSSN-0090; delete endpoints of edge Glance services"),
+    CheckSpec("API-004", ("R39",), "The public image API hides locations, the internal one shows them",
+              "Keep the public endpoint on glance_api (locations hidden after OSSN-0090) and the internal one "
+              "on the Glance Nova and Cinder use (show_multiple_locations and show_image_direct_url True)"),
+    CheckSpec("API-005", ("R40",), "Each DCN site's AZ is one aggregate holding exactly the site's computes",
+              "Set NovaComputeAvailabilityZone of the DCN stack to the site's AZ so NovaAZConfig builds the "
+              "aggregate from the stack's computes; remove foreign hosts (openstack aggregate remove host)"),
+    CheckSpec("API-006", ("R40",), "Every DCN compute's nova-compute is up in the site's AZ",
+              "Start nova_compute on the node and keep it in the site's aggregate (NovaComputeAvailabilityZone)"),
+    CheckSpec("API-007", ("R41",), "Each site's cinder-volume is up in the site's AZ",
+              "Set CinderStorageAvailabilityZone to the site's AZ and start cinder_volume on the site's nodes"),
+    CheckSpec("API-008", ("R41",), "Each DCN site's active/active volume cluster is up with no host down",
+              "Set CinderVolumeCluster to the site's AZ and start (or remove) the down cinder-volume hosts"),
+    CheckSpec("API-009", ("R42",), "Nova and Cinder list each site's AZ under the same name",
+              "Set NovaComputeAvailabilityZone and CinderStorageAvailabilityZone of the stack to the site's AZ"),
+    # --- Ceph per site, client keys and files (suites/reads/test_ceph_{clusters,keys,client_configs}.py) ---
+    CheckSpec("CLUSTER-001", ("R16", "R23"), "client.admin of each cluster works on a mon node of its site",
+              "Restore <cluster>.client.admin.keyring (mode 0600, owner root) on the site's mon nodes, as the Ceph "
+              "deployer writes it"),
+    CheckSpec("CLUSTER-002", ("R17",), "Each cluster is HEALTH_OK",
+              "Resolve what 'ceph health detail' names on that cluster (mute only a warning you accept)"),
+    CheckSpec("CLUSTER-003", ("R18",), "Each cluster has the expected monitors, all in quorum",
+              "Bring missing monitors back into quorum or remove stray ones ('ceph mon remove'); the site's "
+              "CephMon nodes say how many there should be"),
+    CheckSpec("CLUSTER-004", ("R18",), "All OSDs of each cluster are up and in",
+              "Start or replace the down OSDs ('ceph osd tree' shows them) and mark them in; purge OSDs that were "
+              "never deployed"),
+    CheckSpec("CLUSTER-005", ("R19",), "Pools images, vms and volumes exist with application rbd",
+              "Create the pool and run 'ceph osd pool application enable <pool> rbd'; TripleO creates them from "
+              "GlanceRbdPoolName, NovaRbdPoolName and CinderRbdPoolName"),
+    CheckSpec("CLUSTER-006", ("R21",), "Monitors listen where the monmap says",
+              "Start the monitor or correct its address ('ceph mon dump' is what clients are told); open ports "
+              "3300 and 6789 on the mon hosts"),
+    CheckSpec("KEYS-001", ("R20",), "client.openstack of each cluster has the documented caps",
+              "Restore the caps TripleO gives client.openstack: mgr 'allow *', mon 'profile rbd', osd 'profile rbd "
+              "pool=<p>' for the vms, volumes and images pools ('ceph auth caps', or redeploy the stack)"),
+    CheckSpec("KEYS-002", ("R10", "R20"), "client.external of each cluster has the caps of the source document",
+              "Set the caps of client.external in CephExtraKeys to mgr 'allow *', mon 'profile rbd', osd 'profile "
+              "rbd pool=vms, profile rbd pool=volumes, profile rbd pool=images' and redeploy the stack"),
+    CheckSpec("KEYS-003", ("R22", "R23"), "Each client node holds a keyring for every cluster it uses, 0600 root",
+              "Redeploy the node's stack so the Ceph client role writes the keyring (keys of the "
+              "CephExternalMultiConfig item for another site's cluster) with mode 0600, owner root"),
+    CheckSpec("KEYS-004", ("R22",), "Each keyring holds the key its cluster knows",
+              "Put the key of 'ceph auth get client.<user>' on that cluster into the keys of the "
+              "CephExternalMultiConfig item (CephClientKey or CephExtraKeys for the own cluster) and redeploy"),
+    CheckSpec("CONF-001", ("R22", "R23"), "Each client node holds a conf for every cluster it uses, 0644 root",
+              "Redeploy the node's stack so the Ceph client role writes <cluster>.conf (another site's cluster "
+              "needs an item in CephExternalMultiConfig) with mode 0644, owner root"),
+    CheckSpec("CONF-002", ("R24",), "Each conf names the fsid of its cluster",
+              "Set fsid of the CephExternalMultiConfig item (CephClusterFSID for the own cluster) to what 'ceph "
+              "fsid' says on that cluster, and redeploy"),
+    CheckSpec("CONF-003", ("R24",), "Each conf's mon host reaches exactly its cluster's monitors",
+              "Set external_cluster_mon_ips of the CephExternalMultiConfig item to the monitors 'ceph mon dump' "
+              "lists on that cluster, and redeploy"),
+    CheckSpec("CONF-004", ("R25",), "Confs of other sites' clusters name the shared user's keyring",
+              "Add ceph_conf_overrides: {client: {keyring: /etc/ceph/<cluster>.client.<user>.keyring}} to the "
+              "CephExternalMultiConfig item, and redeploy"),
+    CheckSpec("CONF-005", ("R25",), "Computes give qemu the [client.libvirt] admin socket and log",
+              "Redeploy the stack so the Ceph client role writes [client.libvirt] (admin socket, log file) "
+              "again; remove hand edits of the conf"),
+    CheckSpec("CONF-006", ("R27", "R28"), "Each site reaches the other site's images pool and may write it",
+              "Give the shared user (client.external with key option 2) 'profile rbd pool=images' on that cluster "
+              "(CephExtraKeys) and ship its conf and keyring (CephExternalMultiConfig) to the client site"),
 )  # fmt: skip
 
 CHECKS: dict[str, CheckSpec] = {check.check_id: check for check in _CHECKS}

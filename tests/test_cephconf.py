@@ -292,3 +292,82 @@ def test_parse_cap_grants_gives_canonical_grants(cap: str, expected: set[str]) -
 def test_diff_caps_compares_grants_as_sets(actual: Caps, expected: list[CapDifference]) -> None:
     assert cephconf.diff_caps(actual, EXTERNAL_CAPS) == tuple(expected)
     assert cephconf.diff_caps(actual.as_dict(), EXTERNAL) == tuple(expected)
+
+
+# --- judging a client's files and caps -----------------------------------------------------------------
+
+
+def test_describe_cap_differences_names_missing_and_extra_grants() -> None:
+    text = cephconf.describe_cap_differences(cephconf.diff_caps(WRONG, EXTERNAL))
+    assert text == (
+        "mon lacks 'profile rbd'; mon has 'allow r' beyond; osd lacks 'profile rbd pool=volumes'; mgr lacks 'allow *'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("osd", "left"),
+    [
+        pytest.param(EXTERNAL.osd + ", profile rbd pool=backups", (), id="backups-forgiven"),
+        pytest.param(EXTERNAL.osd + ", allow *", (CapDifference("osd", frozenset(), frozenset({"allow *"})),),
+                     id="wider-grant-kept"),
+        pytest.param("profile rbd pool=vms, profile rbd pool=volumes",
+                     (CapDifference("osd", frozenset({"profile rbd pool=images"}), frozenset()),), id="missing-kept"),
+    ],
+)  # fmt: skip
+def test_drop_extra_rbd_pools_forgives_only_extra_rbd_pool_grants(osd: str, left: tuple[CapDifference, ...]) -> None:
+    actual = Caps(mon=EXTERNAL.mon, osd=osd, mgr=EXTERNAL.mgr)
+    assert cephconf.drop_extra_rbd_pools(cephconf.diff_caps(actual, EXTERNAL)) == left
+
+
+@pytest.mark.parametrize(
+    ("osd", "writable"),
+    [
+        pytest.param(EXTERNAL.osd, True, id="documented"),
+        pytest.param("profile rbd pool=vms, profile rbd pool=volumes, profile rbd-read-only pool=images", False,
+                     id="read-only-images"),
+        pytest.param("profile rbd", True, id="every-pool"),
+        pytest.param("allow rwx pool=images", True, id="allow-rwx"),
+        pytest.param("allow r pool=images", False, id="allow-r"),
+        pytest.param("allow *", True, id="allow-star"),
+        pytest.param("profile rbd pool=images namespace=ns1", False, id="namespace-only"),
+        pytest.param("profile rbd pool=vms", False, id="other-pool"),
+        pytest.param("", False, id="no-osd-caps"),
+    ],
+)  # fmt: skip
+def test_may_write_pool_reads_profile_and_allow_grants(osd: str, writable: bool) -> None:
+    assert cephconf.may_write_pool(Caps(osd=osd or None), "images") is writable
+
+
+EXPECTED_KEYRING = "/etc/ceph/central.client.external.keyring"
+
+
+@pytest.mark.parametrize(
+    ("client_section", "required", "problem"),
+    [
+        pytest.param(f"keyring = {EXPECTED_KEYRING}\n", True, None, id="external-with-override"),
+        pytest.param("", True, "no [client] keyring", id="external-without-override"),
+        pytest.param("", False, None, id="own-cluster-without-override"),
+        pytest.param("keyring = /etc/ceph/dcn0.client.openstack.keyring\n", False,
+                     "[client] keyring = /etc/ceph/dcn0.client.openstack.keyring", id="another-keyring"),
+    ],
+)  # fmt: skip
+def test_find_keyring_option_problem(client_section: str, required: bool, problem: str | None) -> None:
+    conf = cephconf.parse_ceph_conf(f"[global]\nfsid = {FSID}\n[client]\n{client_section}")
+    assert cephconf.find_keyring_option_problem(conf, EXPECTED_KEYRING, required=required) == problem
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        pytest.param(TRIPLEO_STYLE + "log file = /var/log/ceph/qemu-guest-$pid.log\n", None, id="complete"),
+        pytest.param(TRIPLEO_STYLE, "[client.libvirt] without log file", id="no-log-file"),
+        pytest.param(read("cephconf/clientside.conf"), "no [client.libvirt] section", id="no-section"),
+    ],
+)
+def test_find_libvirt_section_problem(text: str, problem: str | None) -> None:
+    assert cephconf.find_libvirt_section_problem(cephconf.parse_ceph_conf(text)) == problem
+
+
+def test_keyring_name_is_the_one_ceph_looks_for() -> None:
+    assert cephconf.keyring_name("central", "client.external") == "central.client.external.keyring"
+    assert cephconf.conf_name("dcn0") == "dcn0.conf"

@@ -173,3 +173,112 @@ def test_parse_pools_reads_names_and_applications(capture: str, expected: list[P
 def test_cluster_state_parsers_refuse_text_form_clearly(parse: Callable[[str], object], capture: str) -> None:
     with pytest.raises(ParseError, match="output is not JSON"):
         parse(read(f"ceph/{capture}"))
+
+
+# --- judging the cluster ---------------------------------------------------------------------------
+
+MON_DOWN = cluster.parse_mon_dump(read("ceph/mon-dump-mon-down.json"))  # mons a, b and c (never started)
+ONE_MON = cluster.parse_mon_dump(read("ceph/mon-dump.json"))  # mon a on v2 3390, v1 6790
+
+
+@pytest.mark.parametrize(
+    ("mon_host", "unknown", "missing"),
+    [
+        pytest.param("[v2:127.0.0.1:3390,v1:127.0.0.1:6790]", (), (), id="same-vector"),
+        pytest.param("v1:127.0.0.1:6790", (), (), id="v1-only-entry-reaches-the-mon"),
+        pytest.param("127.0.0.1:3390", (), (), id="bare-port-entry"),
+        pytest.param("[v2:127.0.0.1:3301,v1:127.0.0.1:6791]", ("v2:127.0.0.1:3301,v1:127.0.0.1:6791",), ("mon.a",),
+                     id="other-clusters-mon"),
+        pytest.param("127.0.0.1", ("127.0.0.1",), ("mon.a",), id="default-ports-are-not-the-mons-ports"),
+    ],
+)  # fmt: skip
+def test_compare_mon_hosts_finds_entries_of_no_mon_and_mons_left_out(
+    mon_host: str, unknown: tuple[str, ...], missing: tuple[str, ...]
+) -> None:
+    difference = cluster.compare_mon_hosts(cephconf.parse_mon_host(mon_host), ONE_MON)
+    assert (difference.unknown, difference.missing, difference.agrees) == (
+        unknown,
+        missing,
+        not unknown and not missing,
+    )
+
+
+def test_compare_mon_hosts_reports_monitors_the_conf_leaves_out() -> None:
+    conf = cephconf.parse_mon_host("[v2:127.0.0.1:31685,v1:127.0.0.1:30971]")
+    assert cluster.compare_mon_hosts(conf, MON_DOWN).missing == ("mon.b", "mon.c")
+
+
+def test_bare_mon_address_reaches_default_ports() -> None:
+    assert cluster.endpoints(MonAddr("10.0.0.1")) == {("10.0.0.1", 3300), ("10.0.0.1", 6789)}
+    assert cluster.endpoints(MonAddr("10.0.0.1", msgr="v1")) == {("10.0.0.1", 6789)}
+
+
+@pytest.mark.parametrize(
+    ("monmap", "expected", "problem"),
+    [
+        pytest.param(ONE_MON, 1, None, id="one-of-one"),
+        pytest.param(MON_DOWN, 3, "mon.c out of quorum", id="one-down"),
+        pytest.param(
+            MON_DOWN, 1,
+            "3 mons (mon.a [v2:127.0.0.1:31685,v1:127.0.0.1:30971], mon.b [v2:127.0.0.1:29844,v1:127.0.0.1:26902], "
+            "mon.c [v2:127.0.0.1:31999]); mon.c out of quorum",
+            id="stray-mons",
+        ),
+    ],
+)  # fmt: skip
+def test_find_quorum_problem_counts_mons_and_quorum(monmap: cluster.MonMap, expected: int, problem: str | None) -> None:
+    assert cluster.find_quorum_problem(monmap, expected) == problem
+
+
+@pytest.mark.parametrize(
+    ("capture", "problem"),
+    [
+        pytest.param("osd-stat.json", None, id="all-up-in"),
+        pytest.param("osd-stat-down.json", "0 of 1 OSDs up, 1 in", id="down"),
+        pytest.param("osd-stat-out.json", "1 of 1 OSDs up, 0 in", id="out"),
+        pytest.param("osd-stat-never-started.json", "1 of 2 OSDs up, 2 in", id="never-started"),
+    ],
+)
+def test_find_osd_problem_wants_every_osd_up_and_in(capture: str, problem: str | None) -> None:
+    assert cluster.find_osd_problem(cluster.parse_osd_stat(read(f"ceph/{capture}"))) == problem
+
+
+def test_find_osd_problem_refuses_a_cluster_without_osds() -> None:
+    assert cluster.find_osd_problem(OsdStat(0, 0, 0)) == "no OSDs"
+
+
+def test_find_pool_problems_names_missing_pools_and_applications() -> None:
+    pools = cluster.parse_pools(read("ceph/osd-pool-ls-detail-no-app.json"))
+    assert cluster.find_pool_problems(pools, ("images", "backups", "metrics")) == (
+        "pool backups has application none, not rbd",
+        "no pool metrics",
+    )
+    assert cluster.find_pool_problems(pools, ("images", "vms", "volumes")) == ()
+
+
+@pytest.mark.parametrize(
+    ("capture", "text"),
+    [
+        pytest.param("health-ok-unmuted.json", "HEALTH_OK", id="ok"),
+        pytest.param("health-detail-muted.json", "HEALTH_OK", id="muted-left-out"),
+        pytest.param("health-detail-mon-down.json", "HEALTH_WARN (MON_DOWN: 1/3 mons down, quorum a,b)", id="mon-down"),
+    ],
+)
+def test_describe_health_names_active_checks(capture: str, text: str) -> None:
+    assert cluster.describe_health(cluster.parse_health(read(f"ceph/{capture}"))) == text
+
+
+def test_parse_listeners_reads_addresses_and_wildcards() -> None:
+    listeners = cluster.parse_listeners(read("ceph/ss-hltn.txt"))
+    assert ("127.0.0.1", 29822) in listeners
+    assert {("*", 22), ("*", 6789), ("fe80::1", 3300)} <= listeners
+
+
+def test_parse_listeners_refuses_other_output() -> None:
+    with pytest.raises(ParseError, match="not a LISTEN line"):
+        cluster.parse_listeners("State Recv-Q Send-Q Local Address:Port Peer Address:Port\n")
+
+
+def test_find_unbound_mon_addrs_names_the_mon_nobody_listens_for() -> None:
+    listening = frozenset({("127.0.0.1", 31685), ("127.0.0.1", 30971), ("127.0.0.1", 29844), ("*", 26902)})
+    assert cluster.find_unbound_mon_addrs(MON_DOWN, listening) == ("mon.c v2:127.0.0.1:31999",)

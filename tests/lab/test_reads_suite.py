@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from lab_support import run_suite
+from lab_support import add_observable_image, run_suite
 
 from dcn_checks.lab import nodes
 from dcn_checks.lab.deploy import LabInfo
@@ -53,6 +53,7 @@ def osd_writes(lab_dir: Path) -> dict[str, int]:
 
 
 def test_read_only_checks_make_no_write_call_and_no_rbd_write(healthy_lab: LabInfo) -> None:
+    add_observable_image(healthy_lab)
     sizes = request_log_sizes(healthy_lab.lab_dir)
     writes_before = osd_writes(healthy_lab.lab_dir)
 
@@ -69,6 +70,7 @@ def test_read_only_checks_make_no_write_call_and_no_rbd_write(healthy_lab: LabIn
 @pytest.mark.parametrize("dcn_sites", [2, 5], ids=["3-sites", "6-sites"])
 def test_every_read_only_check_passes_on_a_healthy_lab(deploy_lab: Callable[..., LabInfo], dcn_sites: int) -> None:
     lab = deploy_lab(sites=dcn_sites)
+    add_observable_image(lab)
     run = run_suite(lab.lab_dir, "-m", "reads", "-n", "2")
 
     assert run.exit_code == 0, run.failed() or run.stderr[-2000:]
