@@ -182,12 +182,18 @@ def connect_cloud(target: Target) -> openstack.connection.Connection:
     import openstack.exceptions
 
     files = [str(target.clouds_yaml)] if target.clouds_yaml is not None else None
+    # openstacksdk puts $OS_CLIENT_CONFIG_FILE before the files it is given: the target's own
+    # clouds.yaml must win, or a leftover variable would test another cloud of the same name.
+    leftover = os.environ.pop("OS_CLIENT_CONFIG_FILE", None) if files else None
     try:
         config = openstack.config.OpenStackConfig(config_files=files).get_one(
             cloud=target.cloud, api_timeout=target.api_timeout_s
         )
     except (openstack.exceptions.ConfigException, keystoneauth1.exceptions.ClientException) as err:
         raise TargetError(f"cloud '{target.cloud}': {_one_line(err)}") from err
+    finally:
+        if leftover is not None:
+            os.environ["OS_CLIENT_CONFIG_FILE"] = leftover
     connection = openstack.connection.Connection(config=config)
     auth_url = config.config.get("auth", {}).get("auth_url", "?")
     discovery_log = logging.getLogger("keystoneauth")

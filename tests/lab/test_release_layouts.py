@@ -25,8 +25,9 @@ def wallaby_lab(deploy_lab: Callable[..., LabInfo]) -> LabInfo:
 
 @pytest.fixture(scope="module")
 def admin(wallaby_lab: LabInfo) -> Iterator[Connection]:
-    os.environ["OS_CLIENT_CONFIG_FILE"] = str(wallaby_lab.clouds_yaml)
-    conn = openstack.connect(cloud=wallaby_lab.cloud)
+    # Never through os.environ: OS_CLIENT_CONFIG_FILE would then win over every later test's clouds.yaml.
+    config = openstack.config.OpenStackConfig(config_files=[str(wallaby_lab.clouds_yaml)])
+    conn = openstack.connection.Connection(config=config.get_one(wallaby_lab.cloud))
     yield conn
     conn.close()
 
