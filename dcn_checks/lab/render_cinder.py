@@ -26,10 +26,11 @@ from dcn_checks.lab.render_model import (
     NodeFile,
     NodeWiring,
     Role,
-    ServiceCredentials,
     WiringError,
     format_ini,
     ini_bool,
+    keystone_authtoken,
+    service_auth,
 )
 from dcn_checks.lab.render_params import (
     StackParams,
@@ -86,9 +87,9 @@ def render_cinder_files(stack: StackParams, role: Role, wiring: NodeWiring) -> d
         ("database", [("connection", cinder.database_url.reveal())]),
         ("coordination", coordination),
         ("oslo_concurrency", [("lock_path", cinder.lock_path)]),
-        ("keystone_authtoken", _authtoken(credentials) if cinder.api is not None and credentials else []),
-        ("glance", _service_auth(credentials) if credentials else []),
-        ("nova", [*_service_auth(credentials), ("interface", "internal")] if credentials else []),
+        ("keystone_authtoken", keystone_authtoken(credentials) if cinder.api is not None and credentials else []),
+        ("glance", service_auth(credentials) if credentials else []),
+        ("nova", [*service_auth(credentials), ("interface", "internal")] if credentials else []),
         ("cinder_sys_admin", [("helper_command", helper)] if helper else []),
         ("privsep_osbrick", [("helper_command", helper)] if helper else []),
         *((name, _backend_section(stack, name, pool, cinder.backend_host)) for name, pool in backends),
@@ -116,28 +117,6 @@ def _lab_defaults(cinder: CinderWiring) -> list[tuple[str, str]]:
     if api.unlimited_quotas:
         items += [(f"quota_{kind}", "-1") for kind in ("volumes", "snapshots", "gigabytes", "backups")]
     return items
-
-
-def _service_auth(credentials: ServiceCredentials) -> list[tuple[str, str]]:
-    """keystoneauth password options of the cinder service user, for a client section."""
-    return [
-        ("auth_type", "password"),
-        ("auth_url", credentials.auth_url),
-        ("username", credentials.username),
-        ("password", credentials.password.reveal()),
-        ("user_domain_name", credentials.user_domain_name),
-        ("project_name", credentials.project_name),
-        ("project_domain_name", credentials.project_domain_name),
-        ("region_name", credentials.region_name),
-    ]
-
-
-def _authtoken(credentials: ServiceCredentials) -> list[tuple[str, str]]:
-    return [
-        ("www_authenticate_uri", credentials.www_authenticate_uri),
-        *_service_auth(credentials),
-        ("interface", "internal"),
-    ]
 
 
 def _backend_section(stack: StackParams, name: str, pool: str, backend_host: str) -> list[tuple[str, str]]:

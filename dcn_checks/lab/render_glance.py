@@ -33,6 +33,7 @@ from dcn_checks.lab.render_model import (
     WiringError,
     format_ini,
     ini_bool,
+    keystone_authtoken,
 )
 from dcn_checks.lab.render_params import (
     MultistoreBackendError,
@@ -194,21 +195,7 @@ def format_glance_api_conf(
     sections: list[tuple[str, Sequence[tuple[str, str]]]] = [
         ("DEFAULT", default),
         ("database", [("connection", wiring.database_url.reveal())]),
-        (
-            "keystone_authtoken",
-            [
-                ("www_authenticate_uri", credentials.www_authenticate_uri),
-                ("auth_url", credentials.auth_url),
-                ("auth_type", "password"),
-                ("username", credentials.username),
-                ("password", credentials.password.reveal()),
-                ("user_domain_name", credentials.user_domain_name),
-                ("project_name", credentials.project_name),
-                ("project_domain_name", credentials.project_domain_name),
-                ("region_name", credentials.region_name),
-                ("interface", "internal"),
-            ],
-        ),
+        ("keystone_authtoken", keystone_authtoken(credentials)),
         ("paste_deploy", paste),
         ("glance_store", [("default_backend", stack.glance_backend_id)]),
         *((store.store_id, _store_section(stack, store)) for store in stores),

@@ -81,6 +81,29 @@ class ServiceCredentials:
     region_name: str = "RegionOne"
 
 
+def service_auth(credentials: ServiceCredentials, *, region: bool = True) -> list[tuple[str, str]]:
+    """keystoneauth password options of a service user, as puppet writes them into a client section."""
+    items = [
+        ("auth_type", "password"),
+        ("auth_url", credentials.auth_url),
+        ("username", credentials.username),
+        ("password", credentials.password.reveal()),
+        ("user_domain_name", credentials.user_domain_name),
+        ("project_name", credentials.project_name),
+        ("project_domain_name", credentials.project_domain_name),
+    ]
+    return [*items, ("region_name", credentials.region_name)] if region else items
+
+
+def keystone_authtoken(credentials: ServiceCredentials) -> list[tuple[str, str]]:
+    """``[keystone_authtoken]`` of an API service (puppet ``<service>::keystone::authtoken``)."""
+    return [
+        ("www_authenticate_uri", credentials.www_authenticate_uri),
+        *service_auth(credentials),
+        ("interface", "internal"),
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class GlanceWiring:
     """What one glance-api process needs beyond storage (glance-lab-notes Part 2)."""

@@ -24,6 +24,8 @@ from dcn_checks.lab.render_model import (
     WiringError,
     format_ini,
     ini_bool,
+    keystone_authtoken,
+    service_auth,
 )
 from dcn_checks.lab.render_params import (
     StackParams,
@@ -114,35 +116,12 @@ def render_nova_api_files(stack: StackParams, wiring: NodeWiring) -> dict[str, N
         ("DEFAULT", [("host", nova.host), ("log_file", nova.log_file)]),
         ("database", [("connection", nova.database_url.reveal())]),
         ("cinder", [("cross_az_attach", ini_bool(stack.nova_cross_az_attach))]),
-        (
-            "keystone_authtoken",
-            [
-                ("www_authenticate_uri", credentials.www_authenticate_uri),
-                ("auth_url", credentials.auth_url),
-                ("auth_type", "password"),
-                ("username", credentials.username),
-                ("password", credentials.password.reveal()),
-                ("user_domain_name", credentials.user_domain_name),
-                ("project_name", credentials.project_name),
-                ("project_domain_name", credentials.project_domain_name),
-                ("region_name", credentials.region_name),
-                ("interface", "internal"),
-            ],
-        ),
+        ("keystone_authtoken", keystone_authtoken(credentials)),
         (
             # puppet-nova nova::keystone::service_user, on since OSSA-2023-003 (Cinder refuses to delete
             # an in-use attachment without a service token).
             "service_user",
-            [
-                ("send_service_user_token", "True"),
-                ("auth_type", "password"),
-                ("auth_url", credentials.auth_url),
-                ("username", credentials.username),
-                ("password", credentials.password.reveal()),
-                ("user_domain_name", credentials.user_domain_name),
-                ("project_name", credentials.project_name),
-                ("project_domain_name", credentials.project_domain_name),
-            ],
+            [("send_service_user_token", "True"), *service_auth(credentials, region=False)],
         ),
     ]
     return {NOVA_API_CONF: NodeFile(content=format_ini(sections), mode=CONFIG_MODE, owner="root")}
