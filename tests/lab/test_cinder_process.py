@@ -12,9 +12,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import openstack
 import pytest
-from lab_support import cinder_client, openstack_cli
+from lab_support import cinder_client, connect, openstack_cli
 from openstack.connection import Connection
 
 from dcn_checks.lab import cinder, processes
@@ -34,8 +33,7 @@ def model(healthy_lab: LabInfo) -> SiteModel:
 
 @pytest.fixture(scope="module")
 def conn(healthy_lab: LabInfo) -> Iterator[Connection]:
-    config = openstack.config.OpenStackConfig(config_files=[str(healthy_lab.clouds_yaml)])
-    connection = openstack.connection.Connection(config=config.get_one(healthy_lab.cloud))
+    connection = connect(healthy_lab)
     yield connection
     connection.close()
 

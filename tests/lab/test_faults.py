@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import glanceclient
-import openstack
+import lab_support
 import pytest
 
 from dcn_checks.cephconf import find_entity, parse_auth_get, parse_ceph_conf, parse_keyring
@@ -126,10 +126,8 @@ def node_ceph_file(info: LabInfo, node: str, name: str) -> Path:
     return deploy.node_root(info.lab_dir, node) / model_of(info).profile.ceph_config_host_dir.lstrip("/") / name
 
 
-@functools.cache
-def connect(info: LabInfo) -> openstack.connection.Connection:
-    config = openstack.config.OpenStackConfig(config_files=[str(info.clouds_yaml)])
-    return openstack.connection.Connection(config=config.get_one(info.cloud))
+#: One admin connection per lab for the whole module.
+connect = functools.cache(lab_support.connect)
 
 
 def glance_url(info: LabInfo, site: str) -> str:

@@ -15,10 +15,9 @@ import secrets
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import openstack
 import pytest
 from cinderclient import exceptions as cinder_exc
-from lab_support import VOLUME_FAULTS, cinder_client, openstack_cli, rbd_pool_on_site
+from lab_support import VOLUME_FAULTS, cinder_client, connect, openstack_cli, rbd_pool_on_site
 
 from dcn_checks import rbd, waiters
 from dcn_checks.lab import cinder, processes
@@ -47,8 +46,7 @@ def model(volume_lab: LabInfo) -> SiteModel:
 
 @pytest.fixture(scope="module")
 def client(volume_lab: LabInfo) -> Iterator[Any]:
-    config = openstack.config.OpenStackConfig(config_files=[str(volume_lab.clouds_yaml)])
-    conn = openstack.connection.Connection(config=config.get_one(volume_lab.cloud))
+    conn = connect(volume_lab)
     yield cinder_client(conn)
     conn.close()
 

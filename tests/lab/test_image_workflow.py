@@ -21,6 +21,7 @@ from typing import cast
 
 import openstack
 import pytest
+from lab_support import connect
 from openstack.image.v2._proxy import Proxy as ImageV2
 
 from dcn_checks import glance, rbd
@@ -68,8 +69,7 @@ def model(healthy_lab: LabInfo) -> SiteModel:
 
 @pytest.fixture(scope="module")
 def conn(healthy_lab: LabInfo) -> Iterator[openstack.connection.Connection]:
-    config = openstack.config.OpenStackConfig(config_files=[str(healthy_lab.clouds_yaml)])
-    connection = openstack.connection.Connection(config=config.get_one(healthy_lab.cloud))
+    connection = connect(healthy_lab)
     yield connection
     connection.close()
 

@@ -20,9 +20,8 @@ import functools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
-import openstack
 import pytest
-from lab_support import REPO, VOLUME_FAULTS, SuiteRun, add_observable_image, run_suite
+from lab_support import REPO, VOLUME_FAULTS, SuiteRun, add_observable_image, connect, run_suite
 
 from dcn_checks import volumeapi, waiters
 from dcn_checks.lab.deploy import LabInfo
@@ -204,11 +203,6 @@ SERVICE_LAB: dict[str, tuple[Expected, ...]] = {
 
 
 # --- running the suites on a lab ------------------------------------------------------------------
-
-
-def connect(lab: LabInfo) -> openstack.connection.Connection:
-    config = openstack.config.OpenStackConfig(config_files=[str(lab.clouds_yaml)])
-    return openstack.connection.Connection(config=config.get_one(lab.cloud))
 
 
 @functools.cache

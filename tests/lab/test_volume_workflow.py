@@ -22,7 +22,7 @@ from typing import Any
 import openstack
 import pytest
 from cinderclient import exceptions as cinder_exc
-from lab_support import cinder_client, openstack_cli, rbd_pool_on_site
+from lab_support import cinder_client, connect, openstack_cli, rbd_pool_on_site
 from openstack.block_storage.v3._proxy import Proxy as BlockStorageV3
 from openstack.connection import Connection
 
@@ -114,8 +114,7 @@ def model(healthy_lab: LabInfo) -> SiteModel:
 
 @pytest.fixture(scope="module")
 def conn(healthy_lab: LabInfo) -> Iterator[Connection]:
-    config = openstack.config.OpenStackConfig(config_files=[str(healthy_lab.clouds_yaml)])
-    connection = openstack.connection.Connection(config=config.get_one(healthy_lab.cloud))
+    connection = connect(healthy_lab)
     yield connection
     connection.close()
 
