@@ -11,13 +11,34 @@ import argparse
 import logging
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from dcn_checks.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, BadInputError, DcnChecksError
+from pluggy import HookimplMarker
+
+from dcn_checks.debuglog import internal_error_line, write_debug_log
+from dcn_checks.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_FINDINGS,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    BadInputError,
+    DcnChecksError,
+)
+from dcn_checks.inputs import clip
 from dcn_checks.release import RELEASE_NAMES
 
+if TYPE_CHECKING:
+    from dcn_checks.model import SiteModel
+
 log = logging.getLogger("dcn_checks")
+#: pytest's hook marker, without importing pytest for the commands that do not run it.
+pytest_hookimpl = HookimplMarker("pytest")
+#: The longest error line the CLI prints: a message that quotes a runaway value is cut.
+MAX_ERROR_LINE = 1000
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,11 +62,20 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 def _cmd_lint(args: argparse.Namespace) -> int:
     from dcn_checks.lint import lint_directory
 
-    findings = lint_directory(Path(args.directory), args.release)
-    for finding in findings:
+    result = lint_directory(Path(args.directory), args.release)
+    for finding in result.findings:
         print(finding.line())
-    if findings:
-        print(f"{len(findings)} problem(s) found in {args.directory}", file=sys.stderr)
+    for unreadable in result.unreadable:
+        print(f"{unreadable.line()} [unreadable]")
+    if result.unreadable:
+        print(
+            f"{len(result.unreadable)} file(s) in {args.directory} could not be read, so the lint could not judge "
+            f"everything ({len(result.findings)} problem(s) found in the rest)",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    if result.findings:
+        print(f"{len(result.findings)} problem(s) found in {args.directory}", file=sys.stderr)
         return EXIT_FINDINGS
     print(f"{args.directory}: no problems found for release {args.release}", file=sys.stderr)
     return EXIT_OK
@@ -54,25 +84,55 @@ def _cmd_lint(args: argparse.Namespace) -> int:
 DEFAULT_LAB_DIR = ".lab/default"
 
 
-def _lab_model(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+#: The most DCN sites ``lab up --sites`` deploys: each adds a Ceph cluster, a Glance and a
+#: cinder-volume, about 0.6 GiB of memory, so 20 sites already ask for about 13 GiB.
+MAX_LAB_SITES = 20
+
+
+def _lab_model(args: argparse.Namespace) -> SiteModel:
+    """The model ``lab up`` deploys: ``--model``, or central plus ``--sites`` DCN sites; conflicts refused."""
     from dcn_checks.model import load_model, model_with_sites
 
     if args.model:
+        given = [
+            f"--{name.replace('_', '-')}"
+            for name in ("sites", "release", "key_option")
+            if getattr(args, name) is not None
+        ]
+        if given:
+            raise BadInputError(f"lab up: {', '.join(given)} cannot go with --model: the model file says that")
         return load_model(args.model)
-    return model_with_sites(args.sites, release=args.release, key_option=args.key_option)
+    sites = 2 if args.sites is None else args.sites
+    if not 1 <= sites <= MAX_LAB_SITES:
+        raise BadInputError(f"lab up: --sites: {sites} is not a number of DCN sites from 1 to {MAX_LAB_SITES}")
+    return model_with_sites(sites, release=args.release or "ussuri", key_option=args.key_option or 2)
+
+
+def _lab_settings(release: str, dcn_sites: int, faults: Sequence[str]) -> str:
+    return f"release {release}, {dcn_sites} DCN site(s), faults: {', '.join(sorted(faults)) or 'none'}"
 
 
 def _cmd_lab_up(args: argparse.Namespace) -> int:
     from dcn_checks.lab import deploy
     from dcn_checks.lab.faults import get_faults
     from dcn_checks.lab.install import ensure_lab_deps
+    from dcn_checks.model import load_model
 
     lab_dir = Path(args.lab_dir).resolve()
-    if deploy.is_up(lab_dir):
-        print(f"dcn-checks: a lab is already up in {lab_dir} ('dcn-checks lab down' stops it)", file=sys.stderr)
-        return EXIT_OK
+    # Everything local is judged before anything slow: options, model, faults, the directory.
     model = _lab_model(args)
     faults = get_faults(args.fault, model)
+    if deploy.is_lab_dir(lab_dir) and deploy.is_up(lab_dir):
+        info = deploy.read_lab_info(lab_dir)
+        running = _lab_settings(info.release, len(load_model(info.model_path).dcn_sites), info.faults) if info else ""
+        if running != _lab_settings(model.release, len(model.dcn_sites), tuple(f.name for f in faults)):
+            raise BadInputError(
+                f"lab up: a lab with other settings is up in {lab_dir} ({running or 'unknown'}); "
+                f"'dcn-checks lab down --lab-dir {lab_dir}' first"
+            )
+        print(f"dcn-checks: the lab is already up in {lab_dir} ({running})", file=sys.stderr)
+        return EXIT_OK
+    deploy.check_lab_dir(lab_dir)
     started = time.monotonic()
 
     def progress(message: str) -> None:
@@ -96,18 +156,21 @@ def _cmd_lab_down(args: argparse.Namespace) -> int:
     from dcn_checks.lab import deploy
 
     lab_dir = Path(args.lab_dir).resolve()
+    deploy.require_lab_dir(lab_dir)
     stopped = deploy.down(lab_dir)
     print(f"stopped {stopped} lab process(es) in {lab_dir}", file=sys.stderr)
     return EXIT_OK
 
 
 def _cmd_lab_status(args: argparse.Namespace) -> int:
+    """Show the lab's processes; exit 1 when one of them is gone (the lab under test is broken)."""
     from dcn_checks.lab import deploy
 
     lab_dir = Path(args.lab_dir).resolve()
+    deploy.require_lab_dir(lab_dir)
     rows = deploy.status(lab_dir)
     if not rows:
-        print(f"no lab in {lab_dir}")
+        print(f"no lab is running in {lab_dir}")
         return EXIT_OK
     for name, pid, running in rows:
         print(f"{name:40} {pid:>8} {'running' if running else 'gone'}")
@@ -131,14 +194,48 @@ SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
 
 def _cmd_check(args: argparse.Namespace) -> int:
     """Run the suites against a target with pytest; the exit code is pytest's (1: a check failed)."""
-    import pytest
-
     from dcn_checks.target import load_target
 
     load_target(Path(args.target))  # one line and exit 4 before pytest starts, for a bad target
-    pytest_args = [a for a in args.pytest_args if a != "--"]
-    paths = [a for a in pytest_args if not a.startswith("-") and Path(a.split("::")[0]).exists()]
-    return int(pytest.main([*([] if paths else [str(SUITES_DIR)]), "--target", args.target, *pytest_args]))
+    return run_suites(["--target", args.target, *args.pytest_args])
+
+
+def run_suites(pytest_args: list[str]) -> int:
+    """Run pytest over the shipped suites (or the paths the arguments name) and return its exit code.
+
+    pytest itself decides which arguments are test paths, after every plugin has added its options,
+    so the value of ``-k dcn1`` is never taken for a directory ``dcn1/`` that happens to exist.
+    The root directory is the suites' parent, so test IDs do not depend on where the user stands.
+    """
+    import pytest
+
+    fixed = ["-p", "no:cacheprovider"]
+    if not any(arg == "--rootdir" or arg.startswith("--rootdir=") for arg in pytest_args):
+        fixed.append(f"--rootdir={SUITES_DIR.parent}")
+    return int(pytest.main([*fixed, *pytest_args], plugins=[_SuitesUnlessPathsGiven()]))
+
+
+class _SuitesUnlessPathsGiven:
+    """A pytest plugin of ``dcn-checks check``: the suites when no path is given; usage errors in one line."""
+
+    @pytest_hookimpl(tryfirst=True)
+    def pytest_load_initial_conftests(self, early_config: Any, args: list[str]) -> None:
+        namespace = early_config.known_args_namespace
+        if not namespace.file_or_dir:
+            args.append(str(SUITES_DIR))
+            namespace.file_or_dir = [str(SUITES_DIR)]
+
+    @pytest_hookimpl(wrapper=True)
+    def pytest_cmdline_parse(self) -> Any:
+        import pytest
+
+        try:
+            return (yield)
+        except pytest.UsageError as err:
+            # pytest's argparse writes its usage text, then "<prog>: error: <what>", then inifile and rootdir.
+            lines = [line for line in str(err).splitlines() if line.strip()] or ["usage error"]
+            what = next((line.split(": error: ", 1)[1] for line in lines if ": error: " in line), lines[0])
+            raise pytest.UsageError(f"dcn-checks: check: {what.strip()}") from err
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -168,11 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
     lab = commands.add_parser("lab", help="the embedded lab: a real DCN deployment on this machine")
     lab_commands = lab.add_subparsers(dest="lab_command", required=True, parser_class=_Parser)
     up = lab_commands.add_parser("up", help="deploy the lab from generated environment files")
-    source = up.add_mutually_exclusive_group()
-    source.add_argument("--model", help="site model YAML file (default: central + --sites DCN sites)")
-    source.add_argument("--sites", type=int, default=2, help="number of DCN sites (default 2)")
-    up.add_argument("--release", default="ussuri", choices=RELEASE_NAMES, help="release profile (with --sites)")
-    up.add_argument("--key-option", type=int, default=2, choices=(1, 2), help="cephx key option (with --sites)")
+    up.add_argument("--model", help="site model YAML file (default: central + --sites DCN sites)")
+    up.add_argument("--sites", type=int, help=f"number of DCN sites, 1 to {MAX_LAB_SITES} (default 2)")
+    up.add_argument("--release", choices=RELEASE_NAMES, help="release profile (default ussuri; not with --model)")
+    up.add_argument("--key-option", type=int, choices=(1, 2), help="cephx key option (default 2; not with --model)")
     up.add_argument("--fault", action="append", default=[], help="break the lab on purpose (see 'lab faults')")
     up.set_defaults(func=_cmd_lab_up)
     for name, func, text in (
@@ -189,9 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _split_check_args(argv: list[str]) -> list[str]:
     """Put everything after ``check`` but ``--target`` behind ``--``, so argparse passes it to pytest as is."""
-    if "check" not in argv:
+    at = next((index for index, arg in enumerate(argv) if not arg.startswith("-")), None)
+    if at is None or argv[at] != "check":
         return argv
-    at = argv.index("check")
     ours, rest = argv[: at + 1], argv[at + 1 :]
     passed: list[str] = []
     index = 0
@@ -211,16 +307,17 @@ def _split_check_args(argv: list[str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    arguments = list(argv if argv is not None else sys.argv[1:])
+    debug = "--debug" in arguments
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        args = build_parser().parse_args(_split_check_args(list(argv if argv is not None else sys.argv[1:])))
+        args = build_parser().parse_args(_split_check_args(arguments))
         code: int = args.func(args)
         return code
     except DcnChecksError as err:
         if debug:
             log.exception("failed")
-        print(f"dcn-checks: {err}", file=sys.stderr)
+        print(f"dcn-checks: {clip(str(err), MAX_ERROR_LINE)}", file=sys.stderr)
         return err.exit_code
     except BrokenPipeError:
         # The reader of our output went away (``| head``); that is not an error of ours.
@@ -229,6 +326,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dcn-checks: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as err:
+        # The last guard: a bug of ours is exit 3 with the traceback in a file, never a traceback with exit 1.
+        if debug:
+            log.exception("internal error")
+        path = write_debug_log(traceback.format_exc(), ["dcn-checks", *arguments])
+        print(internal_error_line(err, path), file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

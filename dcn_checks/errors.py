@@ -5,7 +5,8 @@ not judge" (anything else)::
 
     DcnChecksError                 3  internal error (a bug, or something we did not foresee)
     ├── BadInputError              4  the user's input is unusable
-    │   ├── ModelError             4  a site model file is malformed or inconsistent
+    │   ├── InputFileError         4  an input file is unreadable, not text, too large or malformed
+    │   │   └── ModelError         4  a site model file is malformed or inconsistent
     │   ├── EnvironmentFilesError  4  a directory of environment files cannot be read
     │   └── TargetError            4  a target (lab dir, clouds.yaml, endpoint) is missing or unreachable
     ├── ParseError                 3  a tool's output (rbd, ceph) or a Ceph file we read could not be parsed
@@ -40,8 +41,8 @@ class BadInputError(DcnChecksError):
     exit_code = EXIT_BAD_INPUT
 
 
-class ModelError(BadInputError):
-    """A site model is malformed; the message names the file, the field and what is wrong."""
+class InputFileError(BadInputError):
+    """An input file cannot be used; the message names the file, the field (if any) and what is wrong."""
 
     def __init__(self, source: str, field: str, problem: str) -> None:
         self.source = source
@@ -49,6 +50,10 @@ class ModelError(BadInputError):
         self.problem = problem
         where = f"{source}: {field}: " if field else f"{source}: "
         super().__init__(where + problem)
+
+
+class ModelError(InputFileError):
+    """A site model is malformed; the message names the file, the field and what is wrong."""
 
 
 class EnvironmentFilesError(BadInputError):

@@ -19,17 +19,16 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import urllib.parse
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from dcn_checks.errors import ModelError
+from dcn_checks.inputs import MAX_SHOWN, read_yaml, shown
 from dcn_checks.release import RELEASE_NAMES, ReleaseProfile, get_profile
-from dcn_checks.yamlio import describe_yaml_error, parse_yaml
 
 SiteKind = Literal["central", "dcn"]
 KeyOption = Literal[1, 2]
@@ -175,18 +174,7 @@ class SiteModel:
 
 def load_model(path: Path | str) -> SiteModel:
     """Read and validate a site model file; raise ``ModelError`` with one clear line."""
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ModelError(source, "", "no such file") from None
-    except OSError as err:
-        raise ModelError(source, "", f"cannot read: {err.strerror}") from err
-    try:
-        data = parse_yaml(text)
-    except yaml.YAMLError as err:
-        raise ModelError(source, "", describe_yaml_error(err)) from err
-    return parse_model(data, source)
+    return parse_model(read_yaml(Path(path), "the site model"), str(path))
 
 
 def parse_model(data: Any, source: str = "<model>") -> SiteModel:
@@ -198,13 +186,13 @@ def parse_model(data: Any, source: str = "<model>") -> SiteModel:
     if release is None:
         raise ModelError(source, "release", f"missing; one of {', '.join(RELEASE_NAMES)}")
     if release not in RELEASE_NAMES:
-        raise ModelError(source, "release", f"unknown release '{release}'; one of {', '.join(RELEASE_NAMES)}")
+        raise ModelError(source, "release", f"unknown release {shown(release)}; one of {', '.join(RELEASE_NAMES)}")
     key_option = data.get("key_option", 2)
     if key_option not in (1, 2) or isinstance(key_option, bool):
         raise ModelError(
             source,
             "key_option",
-            f"must be 1 (shared openstack key) or 2 (client.external), not {key_option!r}",
+            f"must be 1 (shared openstack key) or 2 (client.external), not {shown(key_option)}",
         )
     raw_sites = data.get("sites")
     if not isinstance(raw_sites, list) or not raw_sites:
@@ -215,12 +203,12 @@ def parse_model(data: Any, source: str = "<model>") -> SiteModel:
     _check_unique(sites, source)
     name = data.get("name", "dcn")
     if not isinstance(name, str) or not _SITE_NAME.match(name):
-        raise ModelError(source, "name", f"'{name}' must be lower-case letters, digits and dashes")
+        raise ModelError(source, "name", f"{shown(name)} must be lower-case letters, digits and dashes")
     return SiteModel(release=release, key_option=key_option, sites=tuple(sites), name=name, source=source)
 
 
 def _reject_unknown(data: Mapping[str, Any], allowed: set[str], source: str, where: str) -> None:
-    unknown = sorted(str(key) for key in data if key not in allowed)
+    unknown = sorted(str(key)[:MAX_SHOWN] for key in data if key not in allowed)
     if unknown:
         field = f"{where}.{unknown[0]}" if where else unknown[0]
         raise ModelError(source, field, f"unknown key; allowed keys are {', '.join(sorted(allowed))}")
@@ -229,7 +217,7 @@ def _reject_unknown(data: Mapping[str, Any], allowed: set[str], source: str, whe
 def _text(raw: Mapping[str, Any], key: str, default: str, source: str, where: str) -> str:
     value = raw.get(key, default)
     if not isinstance(value, str) or not value:
-        raise ModelError(source, f"{where}.{key}", f"must be a non-empty string, not {value!r}")
+        raise ModelError(source, f"{where}.{key}", f"must be a non-empty string, not {shown(value)}")
     return value
 
 
@@ -239,49 +227,49 @@ def _parse_site(raw: Any, index: int, profile: ReleaseProfile, source: str) -> S
         raise ModelError(source, where, "each site must be a mapping with at least a name")
     name = raw.get("name")
     if not isinstance(name, str) or not _SITE_NAME.match(name):
-        raise ModelError(source, f"{where}.name", f"{name!r} must be lower-case letters, digits and dashes")
+        raise ModelError(source, f"{where}.name", f"{shown(name)} must be lower-case letters, digits and dashes")
     where = f"sites[{name}]"
     _reject_unknown(raw, _SITE_KEYS, source, where)
     kind = raw.get("kind", "central" if name == "central" else "dcn")
     if kind not in ("central", "dcn"):
-        raise ModelError(source, f"{where}.kind", f"must be central or dcn, not {kind!r}")
+        raise ModelError(source, f"{where}.kind", f"must be central or dcn, not {shown(kind)}")
     cluster = _text(raw, "cluster", name, source, where)
     if not _CLUSTER_NAME.match(cluster):
         raise ModelError(
             source,
             f"{where}.cluster",
-            f"'{cluster}' is not alphanumeric (CephClusterName pattern [a-zA-Z0-9]+)",
+            f"{shown(cluster)} is not alphanumeric (CephClusterName pattern [a-zA-Z0-9]+)",
         )
     store_id = _text(raw, "store_id", name, source, where)
     if not _STORE_ID.match(store_id) or store_id.startswith("os_glance_"):
         raise ModelError(
             source,
             f"{where}.store_id",
-            f"'{store_id}' must match [a-zA-Z0-9_-]+ (GlanceBackendID) and not start with os_glance_",
+            f"{shown(store_id)} must match [a-zA-Z0-9_-]+ (GlanceBackendID) and not start with os_glance_",
         )
     if profile.store_id_must_match_site and store_id != name:
         raise ModelError(
             source,
             f"{where}.store_id",
-            f"'{store_id}' differs from the site name; at {profile.name} Nova finds the local store by "
-            f"GlanceBackendID, so the store must be called '{name}'",
+            f"{shown(store_id)} differs from the site name; at {profile.name} Nova finds the local store by "
+            f"GlanceBackendID, so the store must be called {shown(name)}",
         )
     az = _text(raw, "az", name, source, where)
     cinder_az = _text(raw, "cinder_az", az, source, where)
     for key, value in (("az", az), ("cinder_az", cinder_az)):
         if not _AZ_NAME.match(value):
-            raise ModelError(source, f"{where}.{key}", f"'{value}' is not a valid availability zone name")
+            raise ModelError(source, f"{where}.{key}", f"{shown(value)} is not a valid availability zone name")
     if cinder_az != az:
         raise ModelError(
             source,
             f"{where}.cinder_az",
-            f"'{cinder_az}' differs from the Nova az '{az}'; a site's Cinder storage AZ must equal its "
+            f"{shown(cinder_az)} differs from the Nova az {shown(az)}; a site's Cinder storage AZ must equal its "
             "Nova AZ (CinderStorageAvailabilityZone = NovaComputeAvailabilityZone)",
         )
     default_volume_cluster = "" if kind == "central" else az
     volume_cluster = raw.get("volume_cluster", default_volume_cluster)
     if not isinstance(volume_cluster, str):
-        raise ModelError(source, f"{where}.volume_cluster", f"must be a string, not {volume_cluster!r}")
+        raise ModelError(source, f"{where}.volume_cluster", f"must be a string, not {shown(volume_cluster)}")
     return Site(
         name=name,
         kind=kind,
@@ -296,7 +284,7 @@ def _parse_site(raw: Any, index: int, profile: ReleaseProfile, source: str) -> S
         mons=_parse_mons(raw.get("mons", []), source, where),
         fsid=_parse_fsid(raw.get("fsid"), source, where),
         nodes=_parse_nodes(raw.get("nodes"), name, kind, source, where),
-        glance_endpoint=raw.get("glance_endpoint"),
+        glance_endpoint=_parse_endpoint(raw.get("glance_endpoint"), source, where),
     )
 
 
@@ -306,7 +294,7 @@ def _parse_pools(raw: Any, source: str, where: str) -> Pools:
     _reject_unknown(raw, set(_POOL_KEYS), source, f"{where}.pools")
     for key, value in raw.items():
         if not isinstance(value, str) or not _POOL_NAME.match(value):
-            raise ModelError(source, f"{where}.pools.{key}", f"{value!r} is not a valid pool name")
+            raise ModelError(source, f"{where}.pools.{key}", f"{shown(value)} is not a valid pool name")
     return Pools(**{key: raw[key] for key in _POOL_KEYS if key in raw})
 
 
@@ -338,8 +326,25 @@ def _parse_mons(raw: Any, source: str, where: str) -> tuple[str, ...]:
         raise ModelError(source, f"{where}.mons", "must be a list of mon IP addresses")
     for mon in raw:
         if not _is_mon_address(str(mon)):
-            raise ModelError(source, f"{where}.mons", f"{mon!r} is not a mon IP address")
+            raise ModelError(source, f"{where}.mons", f"{shown(mon)} is not a mon IP address")
     return tuple(str(mon) for mon in raw)
+
+
+def _parse_endpoint(raw: Any, source: str, where: str) -> str | None:
+    """An edge Glance URL (``http://172.16.11.100:9292``); empty or absent means "not known"."""
+    if raw is None or raw == "":
+        return None
+    problem = "must be an http:// or https:// URL of the site's glance-api"
+    if not isinstance(raw, str):
+        raise ModelError(source, f"{where}.glance_endpoint", f"{problem}, not {shown(raw)}")
+    try:
+        url = urllib.parse.urlsplit(raw)
+        url.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError:
+        raise ModelError(source, f"{where}.glance_endpoint", f"{problem}, not {shown(raw)}") from None
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ModelError(source, f"{where}.glance_endpoint", f"{problem}, not {shown(raw)}")
+    return raw.rstrip("/")
 
 
 def _parse_fsid(raw: Any, source: str, where: str) -> str | None:
@@ -348,7 +353,7 @@ def _parse_fsid(raw: Any, source: str, where: str) -> str | None:
     try:
         return str(uuid.UUID(str(raw)))
     except ValueError:
-        raise ModelError(source, f"{where}.fsid", f"{raw!r} is not a UUID") from None
+        raise ModelError(source, f"{where}.fsid", f"{shown(raw)} is not a UUID") from None
 
 
 def _default_nodes(name: str, kind: SiteKind) -> tuple[Node, ...]:
@@ -371,16 +376,16 @@ def _parse_nodes(raw: Any, site: str, kind: SiteKind, source: str, where: str) -
         _reject_unknown(entry, _NODE_KEYS, source, at)
         name = entry.get("name")
         if not isinstance(name, str) or not _NODE_NAME.match(name):
-            raise ModelError(source, f"{at}.name", f"{name!r} is not a valid host name")
+            raise ModelError(source, f"{at}.name", f"{shown(name)} is not a valid host name")
         roles = entry.get("roles")
         if not isinstance(roles, list) or not roles:
             raise ModelError(source, f"{at}.roles", "must be a non-empty list of TripleO role names")
         for role in roles:
-            if role not in allowed_roles:
+            if not isinstance(role, str) or role not in allowed_roles:
                 raise ModelError(
                     source,
                     f"{at}.roles",
-                    f"{role!r} is not a {kind} role; one of {', '.join(sorted(allowed_roles))}",
+                    f"{shown(role)} is not a {kind} role; one of {', '.join(sorted(allowed_roles))}",
                 )
         nodes.append(Node(name=name, roles=tuple(roles)))
     if kind == "dcn" and not any(node.has("GlanceApiEdge") for node in nodes):
@@ -418,7 +423,7 @@ def _check_unique(sites: list[Site], source: str) -> None:
                 raise ModelError(
                     source,
                     f"sites[{site.name}].{attribute}",
-                    f"duplicate {label} '{value}' (also at {seen[value]})",
+                    f"duplicate {label} {shown(value)} (also at {seen[value]})",
                 )
             seen[value] = site.name
     clusters: dict[str, str] = {}

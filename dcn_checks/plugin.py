@@ -11,13 +11,16 @@ was not given are deselected, so ``pytest suites --target LAB`` runs exactly the
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from dcn_checks.errors import DcnChecksError
+from dcn_checks.debuglog import internal_error_line, write_debug_log
+from dcn_checks.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, DcnChecksError
 from dcn_checks.evidence import Evidence
 from dcn_checks.parametrize import CASES
 from dcn_checks.release import RELEASE_NAMES
@@ -63,6 +66,11 @@ def _active(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
+    if _active(config):
+        if not hasattr(config, "workerinput"):  # the controller decides the exit code of an xdist run
+            config.pluginmanager.register(_Judgement(), "dcn-checks-judgement")
+        # Local inputs first, so a report path that cannot be written fails now, not after the run.
+        _check_report_paths(config)
     if config.getoption("--target") is not None:
         _configure_target(config)
     if config.getoption("--env-dir") is None:
@@ -79,7 +87,37 @@ def pytest_configure(config: pytest.Config) -> None:
         directory = read_env_directory(Path(config.getoption("--env-dir")), catalog.key)
     except DcnChecksError as err:
         raise pytest.UsageError(f"dcn-checks: {err}") from err
+    if directory.unreadable:
+        more = f" (and {len(directory.unreadable) - 1} more)" if len(directory.unreadable) > 1 else ""
+        raise pytest.UsageError(f"dcn-checks: {directory.root}/{directory.unreadable[0].line()}{more}")
     config.stash[_ENV_DIR] = (directory, catalog)
+
+
+def _check_report_paths(config: pytest.Config) -> None:
+    """Refuse report paths that cannot be written before the run, not after it (pytest writes them last)."""
+    for option, path in (
+        ("--junitxml", config.option.xmlpath),
+        ("--alluredir", getattr(config.option, "allure_report_dir", None)),
+    ):
+        if not path:
+            continue
+        problem = find_unwritable(Path(path), is_dir=option == "--alluredir")
+        if problem is not None:
+            raise pytest.UsageError(f"dcn-checks: {option} {path}: {problem}")
+
+
+def find_unwritable(path: Path, *, is_dir: bool) -> str | None:
+    """Say why ``path`` (a report file, or a report directory) cannot be written, or None if it can."""
+    if path.exists() and path.is_dir() != is_dir:
+        return "is a directory, not a file" if path.is_dir() else "is a file, not a directory"
+    existing = path if path.exists() else path.parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is not a directory"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} is not writable"
+    return None
 
 
 def _configure_target(config: pytest.Config) -> None:
@@ -162,7 +200,53 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     collected = item.stash.get(_EVIDENCE, None)
     if collected is not None and collected.items and call.when == "call":
         report.sections.append(("evidence", collected.render()))  # type: ignore[attr-defined]
+    if _active(item.config) and call.excinfo is not None and not _is_verdict(call.excinfo.value):
+        # Not a verdict on the deployment: we could not judge this case. Kept on the report, so that
+        # xdist carries it to the controller, which turns the run's exit code into 3 or 4 (never 1).
+        error = call.excinfo.value
+        report.dcn_unjudged = error.exit_code if isinstance(error, DcnChecksError) else EXIT_INTERNAL  # type: ignore[attr-defined]
     return report
+
+
+def _is_verdict(error: BaseException) -> bool:
+    """A failed assertion or ``pytest.fail`` is a verdict on the deployment; skips and xfails are outcomes too."""
+    return isinstance(error, AssertionError | pytest.fail.Exception | pytest.skip.Exception | pytest.xfail.Exception)
+
+
+class _Judgement:
+    """Registered only on runs with our options: the run's exit code and internal errors, as we promise them.
+
+    Exit 1 means a check found the deployment wrong. A case that ended in an error that is no
+    verdict (a bug of ours, an unreachable host) makes the run exit 3 or 4 instead, even beside
+    failed checks: a gate must not read "the deployment is wrong" where we could not judge. An
+    internal error of the run is one line on stderr naming a debug log with the traceback.
+    """
+
+    def __init__(self) -> None:
+        self.unjudged: list[tuple[str, int]] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        code = getattr(report, "dcn_unjudged", None)
+        if isinstance(code, int):
+            self.unjudged.append((report.nodeid, code))
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.unjudged and session.exitstatus in (0, 1):
+            codes = {code for _, code in self.unjudged}
+            session.exitstatus = EXIT_BAD_INPUT if codes == {EXIT_BAD_INPUT} else EXIT_INTERNAL
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.unjudged:
+            terminalreporter.write_line(
+                f"dcn-checks: {len(self.unjudged)} case(s) could not be judged (an error, not a finding), "
+                f"e.g. {self.unjudged[0][0]}; the exit code says so instead of 1"
+            )
+
+    def pytest_internalerror(self, excrepr: object, excinfo: pytest.ExceptionInfo[BaseException]) -> bool:
+        path = write_debug_log(str(excrepr))
+        print(internal_error_line(excinfo.value, path), file=sys.stderr)
+        return True
 
 
 def _needs(item: pytest.Item) -> set[str]:

@@ -20,15 +20,16 @@ the field, so a typo never becomes a wall of failing checks.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
-from dcn_checks.errors import BadInputError, TargetError
+from dcn_checks.errors import BadInputError, InputFileError, TargetError
+from dcn_checks.inputs import MAX_SHOWN, read_yaml, shown
 from dcn_checks.model import SiteModel, load_model
-from dcn_checks.yamlio import describe_yaml_error, parse_yaml
 
 TARGET_FILE = "target.yaml"
 HostBackend = Literal["lab", "ansible"]
@@ -38,6 +39,8 @@ _TOP_KEYS = {"model", "cloud", "hosts", "timeouts"}
 _CLOUD_KEYS = {"clouds_yaml", "name"}
 _HOSTS_KEYS = {"backend", "inventory"}
 _TIMEOUT_KEYS = {"api_s"}
+#: The longest a single API call or command may be given: an hour is already a hung cloud.
+MAX_TIMEOUT_S = 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +94,9 @@ def load_target(path: Path) -> Target:
 def _read_yaml(path: Path, what: str) -> Any:
     """Read a YAML file the target names; any problem is one ``TargetError`` line."""
     try:
-        return parse_yaml(path.read_text())
-    except OSError as err:
-        raise TargetError(f"{path}: cannot read {what}: {err.strerror}") from err
-    except yaml.YAMLError as err:
-        raise TargetError(f"{path}: {describe_yaml_error(err)}") from err
+        return read_yaml(path, what)
+    except InputFileError as err:
+        raise TargetError(str(err)) from err
 
 
 def parse_target(document: Any, source: Path) -> Target:
@@ -119,7 +120,7 @@ def parse_target(document: Any, source: Path) -> Target:
 
     backend = hosts.get("backend", "ansible")
     if backend not in HOST_BACKENDS:
-        raise TargetError(f"{source}: hosts.backend: '{backend}' is not one of {', '.join(HOST_BACKENDS)}")
+        raise TargetError(f"{source}: hosts.backend: {shown(backend)} is not one of {', '.join(HOST_BACKENDS)}")
     inventory = base / _string(hosts, source, "hosts.inventory")
     inventory_hosts = read_inventory_hosts(inventory)
     known = {host.name for host in inventory_hosts}
@@ -131,9 +132,19 @@ def parse_target(document: Any, source: Path) -> Target:
         if lacking:
             raise TargetError(f"{inventory}: lab host(s) {', '.join(lacking)} have no dcn_checks_node_root")
 
+    if backend == "lab":
+        _check_node_roots(inventory, inventory_hosts, model)
     api_timeout = timeouts.get("api_s", 30)
-    if not isinstance(api_timeout, int | float) or isinstance(api_timeout, bool) or api_timeout <= 0:
-        raise TargetError(f"{source}: timeouts.api_s: expected a positive number of seconds, got {api_timeout!r}")
+    if (
+        not isinstance(api_timeout, int | float)
+        or isinstance(api_timeout, bool)
+        or not math.isfinite(api_timeout)
+        or not 0 < api_timeout <= MAX_TIMEOUT_S
+    ):
+        raise TargetError(
+            f"{source}: timeouts.api_s: expected a number of seconds above 0 and at most {MAX_TIMEOUT_S}, "
+            f"got {shown(api_timeout)}"
+        )
     return Target(
         source=source,
         model=model,
@@ -147,26 +158,52 @@ def parse_target(document: Any, source: Path) -> Target:
 
 
 def read_inventory_hosts(path: Path) -> tuple[InventoryHost, ...]:
-    """Read the hosts of an ansible YAML inventory (groups nest under ``children``; vars are merged)."""
+    """Read the hosts of an ansible YAML inventory (groups nest under ``children``; vars are merged).
+
+    A sample::
+
+        all:
+          children:
+            dcn0:
+              vars: {ansible_user: heat-admin}
+              hosts:
+                dcn0-hci-0: {ansible_host: 192.168.24.20}
+    """
     document = _read_yaml(path, "the inventory")
     if not isinstance(document, dict):
         raise TargetError(f"{path}: expected an ansible YAML inventory (a mapping of groups)")
     found: dict[str, dict[str, str]] = {}
-    _collect_hosts(document, {}, found)
+    _collect_hosts(path, document, "", {}, found)
     return tuple(InventoryHost(name, tuple(sorted(found[name].items()))) for name in found)
 
 
-def _collect_hosts(groups: dict[str, Any], inherited: dict[str, str], found: dict[str, dict[str, str]]) -> None:
-    for group in groups.values():
-        if not isinstance(group, dict):
-            continue
-        variables = {**inherited, **{str(k): str(v) for k, v in (group.get("vars") or {}).items()}}
-        for name, host_vars in (group.get("hosts") or {}).items():
-            merged = {**variables, **{str(k): _scalar(v) for k, v in (host_vars or {}).items()}}
+def _collect_hosts(
+    path: Path, groups: dict[Any, Any], at: str, inherited: dict[str, str], found: dict[str, dict[str, str]]
+) -> None:
+    for group_name, group in groups.items():
+        where = f"{at}{group_name}"
+        if group is None:
+            continue  # an empty group, as `ungrouped:` often is
+        group = _inventory_mapping(path, group, where, "a group (hosts, vars, children)")
+        variables = {**inherited, **_variables(path, group.get("vars"), f"{where}.vars")}
+        hosts = _inventory_mapping(path, group.get("hosts"), f"{where}.hosts", "a mapping of host names")
+        for name, host_vars in hosts.items():
+            merged = {**variables, **_variables(path, host_vars, f"{where}.hosts.{name}")}
             found.setdefault(str(name), {}).update(merged)
-        children = group.get("children")
-        if isinstance(children, dict):
-            _collect_hosts(children, variables, found)
+        children = _inventory_mapping(path, group.get("children"), f"{where}.children", "a mapping of groups")
+        _collect_hosts(path, children, f"{where}.children.", variables, found)
+
+
+def _inventory_mapping(path: Path, value: Any, where: str, expected: str) -> dict[Any, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TargetError(f"{path}: {where}: expected {expected}, not {shown(value)}")
+    return value
+
+
+def _variables(path: Path, value: Any, where: str) -> dict[str, str]:
+    return {str(k): _scalar(v) for k, v in _inventory_mapping(path, value, where, "a mapping of variables").items()}
 
 
 def _scalar(value: Any) -> str:
@@ -177,15 +214,29 @@ def _check_cloud_in(clouds_yaml: Path, cloud: str, source: Path) -> None:
     document = _read_yaml(clouds_yaml, "clouds.yaml")
     clouds = document.get("clouds") if isinstance(document, dict) else None
     if not isinstance(clouds, dict) or cloud not in clouds:
-        names = ", ".join(sorted(clouds)) if isinstance(clouds, dict) else "none"
-        raise TargetError(f"{clouds_yaml}: no cloud '{cloud}' (clouds: {names}); fix cloud.name in {source}")
+        names = ", ".join(sorted(str(name) for name in clouds))[:MAX_SHOWN] if isinstance(clouds, dict) else "none"
+        raise TargetError(f"{clouds_yaml}: no cloud {shown(cloud)} (clouds: {names}); fix cloud.name in {source}")
+    entry = clouds[cloud]
+    if not isinstance(entry, dict) or not isinstance(entry.get("auth", {}), dict):
+        raise TargetError(f"{clouds_yaml}: clouds.{cloud}: expected a mapping with an auth mapping")
+
+
+def _check_node_roots(inventory: Path, hosts: tuple[InventoryHost, ...], model: SiteModel) -> None:
+    """A lab host's ``dcn_checks_node_root`` stands for its ``/``: without it every check of the node fails."""
+    nodes = {node.name for site in model.sites for node in site.nodes}
+    for host in hosts:
+        root = host.var("dcn_checks_node_root")
+        if host.name in nodes and root is not None and not Path(root).is_dir():
+            raise TargetError(
+                f"{inventory}: {host.name}: dcn_checks_node_root {shown(root)} is not a directory; is the lab up?"
+            )
 
 
 def _mapping(value: Any, source: Path, field: str, keys: set[str]) -> dict[str, Any]:
     where = f"{field}: " if field else ""
     if not isinstance(value, dict):
-        raise TargetError(f"{source}: {where}expected a mapping")
-    unknown = sorted(set(value) - keys)
+        raise TargetError(f"{source}: {where}expected a mapping, not {shown(value)}")
+    unknown = sorted(str(key)[:MAX_SHOWN] for key in value if key not in keys)
     if unknown:
         raise TargetError(f"{source}: {where}unknown key '{unknown[0]}' (known: {', '.join(sorted(keys))})")
     return value

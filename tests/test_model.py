@@ -189,7 +189,7 @@ def test_bad_model_gives_one_clear_line_and_exit_4(
 def test_missing_model_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["generate", "--model", str(tmp_path / "absent.yaml"), "--out", str(tmp_path / "out")])
     assert code == 4
-    assert capsys.readouterr().err == f"dcn-checks: {tmp_path / 'absent.yaml'}: no such file\n"
+    assert capsys.readouterr().err == f"dcn-checks: {tmp_path / 'absent.yaml'}: no such file (the site model)\n"
 
 
 def test_usage_error_exits_4_not_2(capsys: pytest.CaptureFixture[str]) -> None:

@@ -58,5 +58,5 @@ def test_bad_env_dir_is_one_usage_line_exit_4(pytester: pytest.Pytester, tmp_pat
     result = run_suite(pytester, tmp_path / "absent")
     assert result.ret == 4
     assert result.stderr.str().strip().splitlines() == [
-        f"ERROR: dcn-checks: {tmp_path / 'absent'}: not a directory of environment files"
+        f"ERROR: dcn-checks: {tmp_path / 'absent'}: no such directory of environment files"
     ]

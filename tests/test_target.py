@@ -33,7 +33,9 @@ def write_target(tmp_path: Path, target: str = TARGET, *, skip_node: str | None 
     lines = ["all:", "  children:"]
     for group, names in NODES.items():
         lines += [f"    {group}:", "      hosts:"]
-        lines += [f"        {n}: {{dcn_checks_node_root: /tmp/{n}}}" for n in names if n != skip_node]
+        lines += [f"        {n}: {{dcn_checks_node_root: {tmp_path / 'nodes' / n}}}" for n in names if n != skip_node]
+        for name in names:
+            (tmp_path / "nodes" / name).mkdir(parents=True, exist_ok=True)
     (tmp_path / "inventory.yaml").write_text("\n".join(lines) + "\n")
     (tmp_path / "target.yaml").write_text(target)
     return tmp_path / "target.yaml"
@@ -44,7 +46,7 @@ def test_a_lab_style_target_loads_from_its_directory(tmp_path: Path) -> None:
     target = load_target(tmp_path)
     assert [site.name for site in target.model.sites] == ["central", "dcn0", "dcn1"]
     assert target.cloud == "dcn" and target.backend == "lab"
-    assert target.host("dcn0-hci-1").var("dcn_checks_node_root") == "/tmp/dcn0-hci-1"
+    assert target.host("dcn0-hci-1").var("dcn_checks_node_root") == str(tmp_path / "nodes" / "dcn0-hci-1")
 
 
 @pytest.mark.parametrize(
@@ -54,7 +56,7 @@ def test_a_lab_style_target_loads_from_its_directory(tmp_path: Path) -> None:
         (lambda t: t.replace("name: dcn}", "name: other}"), "no cloud 'other' (clouds: dcn)"),
         (lambda t: t + "colour: blue\n", "unknown key 'colour'"),
         (lambda t: t.replace("backend: lab", "backend: telnet"), "hosts.backend: 'telnet' is not one of"),
-        (lambda t: t + "timeouts: {api_s: -1}\n", "timeouts.api_s: expected a positive number"),
+        (lambda t: t + "timeouts: {api_s: -1}\n", "timeouts.api_s: expected a number of seconds above 0"),
         (lambda t: t.replace("model: sites.yaml\n", ""), "model: required"),
         (lambda t: "model: [\n", "line"),
     ],

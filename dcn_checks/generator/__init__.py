@@ -50,11 +50,14 @@ def generate(
             f"{model.source}: sites[{missing_mons[0]}].mons: needed to write CephExternalMultiConfig "
             "(external_cluster_mon_ips); give the mon addresses of the cluster"
         )
+    if out_dir.exists() and not out_dir.is_dir():
+        raise BadInputError(f"{out_dir}: is not a directory; --out names the directory to write the files into")
+    previous = load_state(out_dir)  # a corrupt state file stops us before anything is written
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise BadInputError(f"{out_dir}: cannot create the output directory: {err.strerror}") from err
-    secrets = resolve_secrets(model, load_state(out_dir), rotate_keys=rotate_keys, new_key=key_factory(now))
+    secrets = resolve_secrets(model, previous, rotate_keys=rotate_keys, new_key=key_factory(now))
     plan = plan_stacks(model, secrets)
     catalog = load_catalog(model.profile.catalog)
     header = (
@@ -71,15 +74,21 @@ def generate(
         _write(path, render_script(script, header), secret=False)
         path.chmod(0o755)
         written.append(GeneratedFile(script.path, False))
-    save_state(out_dir, secrets)
+    try:
+        save_state(out_dir, secrets)
+    except OSError as err:
+        raise BadInputError(f"{out_dir}: cannot write the generator state: {err.strerror or err}") from err
     log.info("wrote %d files for %d sites into %s", len(written), len(model.sites), out_dir)
     return tuple(written)
 
 
 def _write(path: Path, text: str, *, secret: bool) -> None:
-    if secret:
-        write_private(path, text)
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    os.chmod(path, 0o644)
+    try:
+        if secret:
+            write_private(path, text)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        os.chmod(path, 0o644)
+    except OSError as err:
+        raise BadInputError(f"{path}: cannot write: {err.strerror or err}") from err

@@ -17,9 +17,9 @@ from pathlib import Path
 import yaml
 
 from dcn_checks.cephx import Secret, find_key_problem, generate_key
-from dcn_checks.errors import EnvironmentFilesError
+from dcn_checks.errors import EnvironmentFilesError, InputFileError
+from dcn_checks.inputs import clip, read_yaml, shown
 from dcn_checks.model import SiteModel
-from dcn_checks.yamlio import describe_yaml_error, read_yaml
 
 STATE_FILE = ".dcn-checks-state.yaml"
 
@@ -37,25 +37,45 @@ class ClusterSecrets:
 
 
 def load_state(out_dir: Path) -> dict[str, ClusterSecrets]:
-    """Read the secrets of an earlier run; an absent file means a first run."""
+    """Read the secrets of an earlier run; an absent file means a first run.
+
+    A sample (values elided)::
+
+        clusters:
+          central: {fsid: 7d5a..., keys: {openstack: AQD..., external: AQD...}}
+    """
     path = out_dir / STATE_FILE
     if not path.exists():
         return {}
     try:
-        data = read_yaml(path)
-    except (OSError, yaml.YAMLError) as err:
-        detail = describe_yaml_error(err) if isinstance(err, yaml.YAMLError) else str(err)
-        raise EnvironmentFilesError(f"{path}: cannot read the generator state: {detail}") from err
-    clusters = data.get("clusters", {}) if isinstance(data, dict) else {}
+        data = read_yaml(path, "the generator state")
+    except InputFileError as err:
+        raise EnvironmentFilesError(str(err)) from err
+
+    def refuse(field: str, problem: str) -> EnvironmentFilesError:
+        return EnvironmentFilesError(
+            f"{path}: {field}: {problem}; fix or delete the file (deleting it makes new keys and fsids)"
+        )
+
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not isinstance(data.get("clusters", {}), dict):
+        raise refuse("clusters", "expected a mapping of cluster names")
     state: dict[str, ClusterSecrets] = {}
-    for cluster, entry in clusters.items():
+    for cluster, entry in data.get("clusters", {}).items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("keys") or {}, dict):
+            raise refuse(f"clusters.{clip(str(cluster))}", "expected a mapping with fsid and keys")
+        try:
+            fsid = str(uuid.UUID(str(entry.get("fsid"))))
+        except ValueError:
+            raise refuse(f"clusters.{clip(str(cluster))}.fsid", f"{shown(entry.get('fsid'))} is not a UUID") from None
         keys = {}
         for user, value in (entry.get("keys") or {}).items():
             problem = find_key_problem(str(value))
             if problem is not None:
-                raise EnvironmentFilesError(f"{path}: key of client.{user} for {cluster} {problem.reason}")
-            keys[user] = Secret(str(value))
-        state[cluster] = ClusterSecrets(fsid=str(entry["fsid"]), keys=keys)
+                raise refuse(f"clusters.{clip(str(cluster))}.keys.{clip(str(user))}", f"the key {problem.reason}")
+            keys[str(user)] = Secret(str(value))
+        state[str(cluster)] = ClusterSecrets(fsid=fsid, keys=keys)
     return state
 
 

@@ -27,9 +27,10 @@ from typing import cast, get_args
 import yaml
 
 from dcn_checks.cephx import Secret, rbd_client_caps
-from dcn_checks.errors import LabError
+from dcn_checks.errors import BadInputError, InputFileError, LabError
 from dcn_checks.generator import generate
 from dcn_checks.heat import load_catalog
+from dcn_checks.inputs import read_json, shown
 from dcn_checks.lab import ceph, cinder, glance, keystone, ports, postgres, processes, rabbitmq, seed
 from dcn_checks.lab.cloud_faults import apply_cloud_faults
 from dcn_checks.lab.cluster_faults import apply_cluster_faults
@@ -106,22 +107,84 @@ def read_lab_info(lab_dir: Path) -> LabInfo | None:
     path = lab_dir / LAB_FILE
     if not path.exists():
         return None
-    data = json.loads(path.read_text())
-    return LabInfo(
-        lab_dir=Path(data["lab_dir"]),
-        release=data["release"],
-        clouds_yaml=Path(data["clouds_yaml"]),
-        cloud=data["cloud"],
-        model_path=Path(data["model_path"]),
-        inventory_path=Path(data["inventory_path"]),
-        env_dir=Path(data["env_dir"]),
-        nodes_dir=Path(data["nodes_dir"]),
-        glance=tuple(GlanceEndpoint(**g) for g in data["glance"]),
-        faults=tuple(data["faults"]),
-        seed_image=data.get("seed_image"),
-        cinder=data.get("cinder"),
-        compute=data.get("compute"),
-    )
+    data = read_json(path, "the lab's record")
+    try:
+        return LabInfo(
+            lab_dir=Path(data["lab_dir"]),
+            release=str(data["release"]),
+            clouds_yaml=Path(data["clouds_yaml"]),
+            cloud=str(data["cloud"]),
+            model_path=Path(data["model_path"]),
+            inventory_path=Path(data["inventory_path"]),
+            env_dir=Path(data["env_dir"]),
+            nodes_dir=Path(data["nodes_dir"]),
+            glance=tuple(GlanceEndpoint(**g) for g in data["glance"]),
+            faults=tuple(str(name) for name in data["faults"]),
+            seed_image=data.get("seed_image"),
+            cinder=data.get("cinder"),
+            compute=data.get("compute"),
+        )
+    except (KeyError, TypeError, AttributeError) as err:
+        raise InputFileError(str(path), "", f"the lab's record is not one dcn-checks wrote ({shown(err)})") from err
+
+
+#: Written first into a lab directory: the proof that dcn-checks made it, so ``lab up`` may reuse it.
+LAB_MARKER = ".dcn-checks-lab"
+#: Every top-level entry a lab writes into its directory. Reusing a directory removes these and
+#: nothing else: a file a user put there survives (a lab test keeps this list complete).
+LAB_ENTRIES = frozenset(
+    {
+        "ceph", "cinder", "env", "glance", "keystone", "logs", "nodes", "nova", "postgres", "rabbitmq",
+        "clouds.yaml", "inventory.yaml", "sites.yaml", TARGET_FILE, LAB_FILE,
+        processes.STATE_FILE, f".{processes.STATE_FILE}.lock", f"{processes.STATE_FILE[:-5]}.tmp",
+    }
+)  # fmt: skip
+
+
+def is_lab_dir(lab_dir: Path) -> bool:
+    """Tell whether ``lab_dir`` is a directory a lab of dcn-checks was made in."""
+    return (lab_dir / LAB_MARKER).is_file()
+
+
+def require_lab_dir(lab_dir: Path) -> None:
+    """Refuse a path that is not a lab directory, before ``lab down``/``status`` touch anything."""
+    if not lab_dir.exists():
+        raise BadInputError(f"{lab_dir}: no such lab directory")
+    if not lab_dir.is_dir():
+        raise BadInputError(f"{lab_dir}: not a directory; --lab-dir names a lab directory")
+    if not is_lab_dir(lab_dir):
+        raise BadInputError(f"{lab_dir}: not a lab directory of dcn-checks (it has no {LAB_MARKER})")
+
+
+def check_lab_dir(lab_dir: Path) -> None:
+    """Refuse a ``--lab-dir`` that ``lab up`` may not use: a file, or a non-empty directory that is not a lab's."""
+    if lab_dir.exists() and not lab_dir.is_dir():
+        raise BadInputError(f"{lab_dir}: not a directory; --lab-dir names a new, empty or lab directory")
+    if lab_dir.is_dir() and not is_lab_dir(lab_dir) and any(lab_dir.iterdir()):
+        raise BadInputError(
+            f"{lab_dir}: not empty and not a lab directory of dcn-checks (no {LAB_MARKER}); "
+            "name a new or empty directory"
+        )
+
+
+def claim_lab_dir(lab_dir: Path) -> None:
+    """Make ``lab_dir`` ours: a new or empty directory gets the marker; an earlier lab's entries are removed.
+
+    A non-empty directory without the marker is refused untouched: it is somebody else's.
+    """
+    check_lab_dir(lab_dir)
+    try:
+        lab_dir.mkdir(parents=True, exist_ok=True)
+        (lab_dir / LAB_MARKER).write_text("A lab directory of dcn-checks: 'dcn-checks lab down' stops its processes.\n")
+    except OSError as err:
+        raise BadInputError(f"{lab_dir}: cannot make the lab directory: {err.strerror or err}") from err
+    for entry in sorted(lab_dir.iterdir()):
+        if entry.name not in LAB_ENTRIES:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 def is_up(lab_dir: Path) -> bool:
@@ -195,11 +258,9 @@ def up(
     progress: Progress = lambda message: log.info("%s", message),
 ) -> LabInfo:
     """Bring up the lab for ``model`` in ``lab_dir``; on any failure stop what was started and raise."""
-    if is_up(lab_dir):
+    if is_lab_dir(lab_dir) and is_up(lab_dir):
         raise LabError(f"a lab is already up in {lab_dir}; run 'dcn-checks lab down --lab-dir {lab_dir}' first")
-    if lab_dir.exists():
-        shutil.rmtree(lab_dir)
-    lab_dir.mkdir(parents=True)
+    claim_lab_dir(lab_dir)
     try:
         return _up(lab_dir, model, faults, venv=venv, progress=progress)
     except BaseException:

@@ -35,7 +35,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from dcn_checks.errors import LabError
+from dcn_checks.errors import InputFileError, LabError
+from dcn_checks.inputs import read_json, shown
 from dcn_checks.lab.nodes import BindMount, node_argv, redact_argv
 
 log = logging.getLogger(__name__)
@@ -133,14 +134,32 @@ def records_to_json(records: Sequence[ProcessRecord]) -> str:
     return json.dumps({"version": _STATE_VERSION, "processes": [asdict(r) for r in records]}, indent=1)
 
 
-def records_from_json(text: str) -> list[ProcessRecord]:
-    data = json.loads(text)
-    if data.get("version") != _STATE_VERSION:
-        raise LabError(f"process state file has version {data.get('version')!r}, expected {_STATE_VERSION}")
+def records_from_data(data: object, source: str) -> list[ProcessRecord]:
+    """Turn a parsed state file into records; anything malformed is one ``InputFileError`` naming it.
+
+    The records decide which PIDs we signal, so every field is checked for its type: a hand-edited
+    or truncated file must stop us, never make us signal a process we did not start.
+    """
+    if not isinstance(data, dict) or data.get("version") != _STATE_VERSION:
+        version = data.get("version") if isinstance(data, dict) else None
+        raise InputFileError(source, "version", f"{shown(version)}, expected {_STATE_VERSION}")
+    items = data.get("processes")
+    if not isinstance(items, list):
+        raise InputFileError(source, "processes", "expected a list of process records")
+    types = {"name": str, "pid": int, "start_time": int, "argv": list, "log_path": str}
     out = []
-    for item in data["processes"]:
-        item["argv"] = tuple(item["argv"])
-        out.append(ProcessRecord(**item))
+    for index, item in enumerate(items):
+        if not isinstance(item, dict) or set(item) - set(ProcessRecord.__slots__):
+            raise InputFileError(source, f"processes[{index}]", "not a process record of dcn-checks")
+        for key, kind in types.items():
+            if not isinstance(item.get(key), kind) or isinstance(item.get(key), bool):
+                raise InputFileError(source, f"processes[{index}].{key}", f"expected {kind.__name__}")
+        if item["pid"] <= 1 or not all(isinstance(arg, str) for arg in item["argv"]):
+            raise InputFileError(source, f"processes[{index}]", "not a process record of dcn-checks")
+        try:
+            out.append(ProcessRecord(**{**item, "argv": tuple(item["argv"])}))
+        except TypeError as err:
+            raise InputFileError(source, f"processes[{index}]", "not a process record of dcn-checks") from err
     return out
 
 
@@ -233,7 +252,7 @@ def _locked_state(lab_dir: Path) -> Iterator[list[ProcessRecord]]:
     with open(lab_dir / f".{STATE_FILE}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            records = records_from_json(path.read_text()) if path.exists() else []
+            records = load_records(lab_dir)
             before = list(records)
             yield records
             if records != before:
@@ -247,7 +266,9 @@ def _locked_state(lab_dir: Path) -> Iterator[list[ProcessRecord]]:
 def load_records(lab_dir: Path) -> list[ProcessRecord]:
     """The processes recorded for this lab, in start order."""
     path = state_path(lab_dir)
-    return records_from_json(path.read_text()) if path.exists() else []
+    if not path.exists():
+        return []
+    return records_from_data(read_json(path, "the lab's process file"), str(path))
 
 
 def find_record(lab_dir: Path, name: str) -> ProcessRecord | None:

@@ -2,21 +2,33 @@
 
 Reads a directory the way ``envdir`` describes, runs the rules of ``rules`` against the Heat
 catalog of the release, and returns findings. Exit codes (see ``dcn_checks.errors``): 1 when
-something is wrong, 0 when clean, 4 when the input cannot be read.
+something is wrong, 0 when clean, 4 when the input cannot be read. A file it could not read is
+reported by name and makes the exit 4 even beside findings: the lint could not judge everything,
+and "no problems found" must never stand for "some files were skipped".
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from dcn_checks.heat import load_catalog
-from dcn_checks.lint.envdir import read_env_directory
+from dcn_checks.lint.envdir import UnreadableFile, read_env_directory
 from dcn_checks.lint.rules import Finding, run_rules
 from dcn_checks.release import get_profile
 
 
-def lint_directory(root: Path, release: str, rules: Iterable[str] | None = None) -> list[Finding]:
+@dataclass(frozen=True, slots=True)
+class LintResult:
+    """What the lint found, and the files it could not read (and so could not judge)."""
+
+    findings: tuple[Finding, ...]
+    unreadable: tuple[UnreadableFile, ...]
+
+
+def lint_directory(root: Path, release: str, rules: Iterable[str] | None = None) -> LintResult:
     """Return the findings of the named rules (all by default) for the environment files in ``root``."""
     catalog = load_catalog(get_profile(release).catalog)
-    return run_rules(read_env_directory(root, catalog.key), catalog, rules)
+    directory = read_env_directory(root, catalog.key)
+    return LintResult(tuple(run_rules(directory, catalog, rules)), directory.unreadable)

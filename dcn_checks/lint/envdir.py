@@ -16,12 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from dcn_checks.errors import EnvironmentFilesError
+from dcn_checks.errors import EnvironmentFilesError, InputFileError
 from dcn_checks.heat import environment_defaults
+from dcn_checks.inputs import read_text, read_yaml
 from dcn_checks.release import THT
-from dcn_checks.yamlio import describe_yaml_error, read_yaml
 
 CENTRAL_STACK_NAMES = ("control-plane", "central", "overcloud")
 #: Files a deploy command names that are not environment files the operator writes for storage.
@@ -34,6 +32,18 @@ class EnvFileContent:
 
     path: str
     parameters: Mapping[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadableFile:
+    """A file of the directory that could not be read as Heat would need it; the lint reports it by name."""
+
+    path: str
+    problem: str
+
+    def line(self) -> str:
+        """Return the problem as the one line the lint prints."""
+        return f"{self.path}: {self.problem}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +78,7 @@ class EnvDirectory:
 
     root: Path
     stacks: tuple[Stack, ...]
+    unreadable: tuple[UnreadableFile, ...] = ()
 
     @property
     def central(self) -> Stack | None:
@@ -94,28 +105,39 @@ def parse_deploy_environments(script: str) -> list[str]:
     for line in joined.splitlines():
         if "overcloud deploy" not in line or line.lstrip().startswith("#"):
             continue
-        words = shlex.split(line, comments=True)
+        try:
+            words = shlex.split(line, comments=True)
+        except ValueError as err:  # an unbalanced quote
+            raise ValueError(f"the openstack overcloud deploy command cannot be split into words: {err}") from None
         for index, word in enumerate(words[:-1]):
             if word in ("-e", "--environment-file"):
                 paths.append(words[index + 1])
     return paths
 
 
-def _read_parameters(path: Path, relative: str) -> EnvFileContent:
+def _read_parameters(path: Path, relative: str) -> EnvFileContent | UnreadableFile:
     try:
-        data = read_yaml(path)
-    except OSError as err:
-        raise EnvironmentFilesError(f"{relative}: cannot read: {err.strerror}") from err
-    except yaml.YAMLError as err:
-        raise EnvironmentFilesError(f"{relative}: {describe_yaml_error(err)}") from err
+        data = read_yaml(path, "an environment file")
+    except InputFileError as err:
+        return UnreadableFile(relative, err.problem)
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise EnvironmentFilesError(f"{relative}: not an environment file (expected a mapping at the top)")
+        return UnreadableFile(relative, "not an environment file (expected a mapping at the top)")
     parameters = data.get("parameter_defaults") or {}
     if not isinstance(parameters, dict):
-        raise EnvironmentFilesError(f"{relative}: parameter_defaults must be a mapping")
-    return EnvFileContent(relative, parameters)
+        return UnreadableFile(relative, "parameter_defaults must be a mapping")
+    return EnvFileContent(relative, {str(name): value for name, value in parameters.items()})
+
+
+def _read_script(path: Path, relative: str) -> list[str] | UnreadableFile:
+    """The ``-e`` files of a deploy script, or why the script cannot be read."""
+    try:
+        return parse_deploy_environments(read_text(path, "a deploy script"))
+    except InputFileError as err:
+        return UnreadableFile(relative, err.problem)
+    except ValueError as err:
+        return UnreadableFile(relative, str(err))
 
 
 def _resolve(argument: str, root: Path, stack: str) -> tuple[str, str | None]:
@@ -131,20 +153,58 @@ def _resolve(argument: str, root: Path, stack: str) -> tuple[str, str | None]:
     return "other", None
 
 
-def _deploy_script(directory: Path) -> Path | None:
-    """Return the stack's deploy script with the most ``-e`` files (an update includes all)."""
-    scripts = [p for p in sorted(directory.glob("*.sh")) if "overcloud deploy" in p.read_text(errors="replace")]
-    if not scripts:
+def _deploy_script(directory: Path, unreadable: list[UnreadableFile]) -> tuple[str, list[str]] | None:
+    """Return the stack's deploy script with the most ``-e`` files (an update includes all) and those files.
+
+    A ``*.sh`` file that is not a script (a directory, binary) or cannot be split into words is
+    added to ``unreadable`` when it looks like a deploy script, so the lint names it.
+    """
+    found: list[tuple[str, list[str]]] = []
+    for path in sorted(directory.glob("*.sh")):
+        relative = f"{directory.name}/{path.name}"
+        try:
+            text = read_text(path, "a deploy script")
+        except InputFileError as err:
+            unreadable.append(UnreadableFile(relative, err.problem))
+            continue
+        if "overcloud deploy" not in text:
+            continue
+        environments = _read_script(path, relative)
+        if isinstance(environments, UnreadableFile):
+            unreadable.append(environments)
+        else:
+            found.append((relative, environments))
+    if not found:
         return None
-    return max(scripts, key=lambda p: len(parse_deploy_environments(p.read_text(errors="replace"))))
+    return max(found, key=lambda script: len(script[1]))
+
+
+def _readable(
+    contents: list[EnvFileContent | UnreadableFile], unreadable: list[UnreadableFile]
+) -> list[EnvFileContent]:
+    unreadable.extend(content for content in contents if isinstance(content, UnreadableFile))
+    return [content for content in contents if isinstance(content, EnvFileContent)]
 
 
 def read_env_directory(root: Path, catalog_key: str) -> EnvDirectory:
-    """Read every stack of ``root``; raise ``EnvironmentFilesError`` when something is unreadable."""
-    if not root.is_dir():
-        raise EnvironmentFilesError(f"{root}: not a directory of environment files")
-    shared = [_read_parameters(p, p.name) for p in sorted(root.glob("*.yaml")) if not p.name.startswith(".")]
-    directories = [p for p in sorted(root.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+    """Read every stack of ``root``.
+
+    A file that cannot be read (binary, UTF-16, malformed YAML, a deploy script with an unbalanced
+    quote) is listed in ``unreadable`` and left out, so the lint can report it by name beside its
+    other findings; a directory that holds no stacks at all raises ``EnvironmentFilesError``.
+    """
+    try:
+        entries = sorted(root.iterdir())
+    except NotADirectoryError:
+        raise EnvironmentFilesError(f"{root}: not a directory of environment files") from None
+    except FileNotFoundError:
+        raise EnvironmentFilesError(f"{root}: no such directory of environment files") from None
+    except OSError as err:
+        raise EnvironmentFilesError(f"{root}: cannot read: {err.strerror}") from err
+    unreadable: list[UnreadableFile] = []
+    top_files = [p for p in entries if p.suffix == ".yaml" and not p.name.startswith(".") and not p.is_dir()]
+    shared = _readable([_read_parameters(p, p.name) for p in top_files], unreadable)
+    directories = [p for p in entries if p.is_dir() and not p.name.startswith(".")]
     directories = [p for p in directories if any(p.glob("*.yaml")) or any(p.glob("*.sh"))]
     if not directories:
         raise EnvironmentFilesError(f"{root}: no stack directories (expected e.g. control-plane/, dcn0/)")
@@ -155,24 +215,25 @@ def read_env_directory(root: Path, catalog_key: str) -> EnvDirectory:
     for directory in directories:
         stack = directory.name
         is_central = stack == central_name
-        script = _deploy_script(directory)
+        script = _deploy_script(directory, unreadable)
         tht: list[str] = []
         missing: list[MissingFile] = []
+        files: list[EnvFileContent] = []
         if script is not None:
-            script_name = f"{stack}/{script.name}"
-            files = []
-            for argument in parse_deploy_environments(script.read_text(errors="replace")):
+            script_name: str | None = script[0]
+            for argument in script[1]:
                 kind, target = _resolve(argument, root, stack)
                 if kind == "tht" and target is not None:
                     tht.append(target)
                 elif kind == "file" and target is not None:
                     if (root / target).is_file():
-                        files.append(_read_parameters(root / target, target))
+                        files += _readable([_read_parameters(root / target, target)], unreadable)
                     elif not _NOT_OURS.search(target):
-                        missing.append(MissingFile(script_name, target))
+                        missing.append(MissingFile(script[0], target))
         else:
             script_name = None
-            files = [_read_parameters(p, f"{stack}/{p.name}") for p in sorted(directory.glob("*.yaml"))]
+            paths = [p for p in sorted(directory.glob("*.yaml")) if not p.is_dir()]
+            files = _readable([_read_parameters(p, f"{stack}/{p.name}") for p in paths], unreadable)
             if not is_central:
                 files = shared + files
         effective: dict[str, object] = {}
@@ -197,4 +258,5 @@ def read_env_directory(root: Path, catalog_key: str) -> EnvDirectory:
                 origin=origin,
             )
         )
-    return EnvDirectory(root=root, stacks=tuple(stacks))
+    distinct = {problem.path: problem for problem in unreadable}  # a shared file is read once per stack
+    return EnvDirectory(root=root, stacks=tuple(stacks), unreadable=tuple(distinct.values()))

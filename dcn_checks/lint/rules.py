@@ -14,6 +14,7 @@ from typing import get_args
 from dcn_checks.cephconf import CapService, diff_caps
 from dcn_checks.cephx import EXTERNAL_CAPS, find_key_problem
 from dcn_checks.heat import Catalog, as_bool, as_list, type_problem
+from dcn_checks.inputs import MAX_SHOWN, clip
 from dcn_checks.lint.envdir import EnvDirectory, Stack
 
 _MULTISTORE_KEYS = frozenset(
@@ -32,6 +33,11 @@ class Finding:
     parameter: str
     message: str
     rule: str
+
+    def __post_init__(self) -> None:
+        # Rules quote the values they judge; a hostile or runaway value must not flood the output.
+        object.__setattr__(self, "parameter", clip(self.parameter, MAX_SHOWN))
+        object.__setattr__(self, "message", clip(self.message, 2 * MAX_SHOWN))
 
     def line(self) -> str:
         """Return the finding as the one line the lint prints."""

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from lab_support import lab_prerequisites_missing
 
-from dcn_checks.lab import processes
+from dcn_checks.lab import deploy, processes
 from dcn_checks.lab.faults import FAULTS
 
 pytestmark = pytest.mark.lab
@@ -135,7 +135,26 @@ def test_lab_up_again_says_already_up(cli_lab: tuple[Path, Run]) -> None:
     lab_dir, _ = cli_lab
     again = dcn_checks("lab", "up", "--lab-dir", str(lab_dir))
     assert again.returncode == 0
-    assert again.stderr.strip() == f"dcn-checks: a lab is already up in {lab_dir} ('dcn-checks lab down' stops it)"
+    assert again.stderr.strip() == (
+        f"dcn-checks: the lab is already up in {lab_dir} (release ussuri, 2 DCN site(s), faults: none)"
+    )
+
+
+def test_lab_up_with_other_settings_on_a_running_lab_exits_4(cli_lab: tuple[Path, Run]) -> None:
+    lab_dir, _ = cli_lab
+    again = dcn_checks("lab", "up", "--lab-dir", str(lab_dir), "--fault", "cow-disabled")
+    assert again.returncode == 4
+    assert again.stderr.splitlines() == [
+        f"dcn-checks: lab up: a lab with other settings is up in {lab_dir} (release ussuri, 2 DCN site(s), "
+        f"faults: none); 'dcn-checks lab down --lab-dir {lab_dir}' first"
+    ]
+
+
+def test_lab_writes_only_the_entries_it_removes_on_reuse(cli_lab: tuple[Path, Run]) -> None:
+    """A reused lab directory loses only what a lab writes: the list must name every entry a lab makes."""
+    lab_dir, _ = cli_lab
+    written = {entry.name for entry in lab_dir.iterdir()} - {deploy.LAB_MARKER}
+    assert written <= deploy.LAB_ENTRIES, sorted(written - deploy.LAB_ENTRIES)
 
 
 def test_lab_status_lists_running_processes(cli_lab: tuple[Path, Run]) -> None:
@@ -161,7 +180,7 @@ def test_lab_down_leaves_no_recorded_process_alive(cli_lab: tuple[Path, Run]) ->
     assert down.stderr.strip() == f"stopped {len(records)} lab process(es) in {lab_dir}"
     assert alive_recorded(records) == []
     assert processes_naming(lab_dir) == []
-    assert dcn_checks("lab", "status", "--lab-dir", str(lab_dir)).stdout == f"no lab in {lab_dir}\n"
+    assert dcn_checks("lab", "status", "--lab-dir", str(lab_dir)).stdout == f"no lab is running in {lab_dir}\n"
 
 
 def test_lab_down_after_killed_up_leaves_no_process() -> None:
