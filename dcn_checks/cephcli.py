@@ -86,6 +86,11 @@ class ClusterAdmin:
     _answers: dict[tuple[str, ...], CommandResult] = field(default_factory=dict, repr=False)
 
     @property
+    def where(self) -> str:
+        """How a failure message names the cluster: ``dcn0 (dcn0-hci-0)``, the site and the mon node asked."""
+        return f"{self.site.name} ({self.node})"
+
+    @property
     def keyring_path(self) -> str:
         """The admin keyring's host path, ``<dir>/<cluster>.client.admin.keyring``."""
         return f"{self.ceph_dir}/{keyring_name(self.site.cluster, f'client.{ADMIN}')}"

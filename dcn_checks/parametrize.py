@@ -26,6 +26,11 @@ class NodeCase:
     site: Site
     node: Node
 
+    @property
+    def where(self) -> str:
+        """How a failure message names the case: ``dcn0 (dcn0-hci-0)``."""
+        return f"{self.site.name} ({self.node.name})"
+
 
 @dataclass(frozen=True, slots=True)
 class ClientBinding:
@@ -34,6 +39,11 @@ class ClientBinding:
     site: Site
     node: Node
     cluster_site: Site
+
+    @property
+    def where(self) -> str:
+        """How a failure message names the case: ``dcn0-hci-0 -> central``."""
+        return f"{self.node.name} -> {self.cluster_site.name}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +62,11 @@ class GlanceServiceCase:
     node: Node
     service: GlanceService
 
+    @property
+    def where(self) -> str:
+        """How a failure message names the case: ``central (controller-0 glance_api_internal)``."""
+        return f"{self.site.name} ({self.node.name} {self.service})"
+
 
 @dataclass(frozen=True, slots=True)
 class GlanceEndpointCase:
@@ -59,6 +74,14 @@ class GlanceEndpointCase:
 
     site: Site
     service: GlanceService
+
+
+def site_of(case: object) -> str | None:
+    """The site a case is about, for the report: the site itself, a node's or binding's site, a pair's client."""
+    if isinstance(case, Site):
+        return case.name
+    site = getattr(case, "site", None) or getattr(case, "client", None)
+    return site.name if isinstance(site, Site) else None
 
 
 def is_ceph_client(node: Node) -> bool:

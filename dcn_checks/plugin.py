@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
 from dcn_checks.debuglog import internal_error_line, write_debug_log
-from dcn_checks.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, DcnChecksError
+from dcn_checks.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, DcnChecksError, ParseError
 from dcn_checks.evidence import Evidence
-from dcn_checks.parametrize import CASES
+from dcn_checks.parametrize import CASES, site_of
 from dcn_checks.release import RELEASE_NAMES
-from dcn_checks.requirements import CHECKS
+from dcn_checks.requirements import CHECKS, Verdict
+from dcn_checks.serviceconf import IniFile, read_config
 
 if TYPE_CHECKING:
     import openstack.connection
@@ -32,7 +34,8 @@ if TYPE_CHECKING:
     from dcn_checks.clients import Host
     from dcn_checks.heat import Catalog
     from dcn_checks.lint.envdir import EnvDirectory
-    from dcn_checks.model import SiteModel
+    from dcn_checks.lint.rules import Finding as LintFinding
+    from dcn_checks.model import Node, SiteModel
     from dcn_checks.release import ReleaseProfile
     from dcn_checks.target import Target
 
@@ -154,6 +157,15 @@ def env_directory(pytestconfig: pytest.Config) -> tuple[EnvDirectory, Catalog]:
     return pytestconfig.stash[_ENV_DIR]
 
 
+@pytest.fixture
+def lint_findings(env_directory: tuple[EnvDirectory, Catalog], env_stack: str, verdict: Verdict) -> list[LintFinding]:
+    """The findings of the running static check's lint rule (the catalogue names it) in the stack's files."""
+    from dcn_checks.lint.rules import find_stack_findings
+
+    directory, catalog = env_directory
+    return find_stack_findings(directory, catalog, CHECKS[verdict.check_id].rule, env_stack)
+
+
 @pytest.fixture(scope="session")
 def target(pytestconfig: pytest.Config) -> Target:
     """The deployment under test (``--target``)."""
@@ -184,6 +196,57 @@ def hosts(target: Target) -> dict[str, Host]:
     from dcn_checks.clients import get_hosts
 
     return get_hosts(target)
+
+
+@pytest.fixture
+def verdict(request: pytest.FixtureRequest) -> Verdict:
+    """The failure messages of the running check, bound to the check ID of its marker."""
+    marker = request.node.get_closest_marker("check")
+    if marker is None or not marker.args:
+        raise pytest.UsageError(f"dcn-checks: {request.node.nodeid} uses verdict without @pytest.mark.check")
+    return Verdict(marker.args[0])
+
+
+class NodeCaseLike(Protocol):
+    """A case about one node: ``NodeCase``, ``GlanceServiceCase``."""
+
+    @property
+    def node(self) -> Node: ...
+
+    @property
+    def where(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceConfigs:
+    """Reads a service's config file on a case's node for the running check (the ``service_configs`` fixture).
+
+    A file that is absent or is not INI fails the check with its one-line message: the service on that
+    node would not start as configured, which is a finding about the deployment, not an error of ours.
+    """
+
+    hosts: Mapping[str, Host]
+    verdict: Verdict
+    evidence: Evidence
+
+    def read(self, case: NodeCaseLike, path: str, what: str, shown: Iterable[tuple[str, str]] | None = None) -> IniFile:
+        """Return ``path`` on the case's node parsed; ``shown`` options of it become evidence."""
+        node = case.node.name
+        try:
+            conf = read_config(self.hosts[node], path)
+        except ParseError as err:
+            pytest.fail(self.verdict.message(case.where, str(err), what))
+        if conf is None:
+            pytest.fail(self.verdict.message(case.where, f"no {path} on {node}", what))
+        if shown is not None:
+            self.evidence.add(f"{conf.path} on {node}", conf.excerpt(shown))
+        return conf
+
+
+@pytest.fixture
+def service_configs(hosts: dict[str, Host], verdict: Verdict, evidence: Evidence) -> ServiceConfigs:
+    """Config files of services on the running check's nodes; a missing or broken one fails the check."""
+    return ServiceConfigs(hosts, verdict, evidence)
 
 
 @pytest.fixture
@@ -254,7 +317,7 @@ def _needs(item: pytest.Item) -> set[str]:
     needs = set()
     if names & TARGET_FIXTURES:
         needs.add("--target")
-    if "env_directory" in names or "env_stack" in names:
+    if names & {"env_directory", "env_stack", "lint_findings"}:
         needs.add("--env-dir")
     return needs
 
@@ -284,8 +347,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.get_closest_marker("reads") is None and item.get_closest_marker("creates") is None:
             raise pytest.UsageError(f"dcn-checks: {where} is marked neither reads nor creates")
         spec = CHECKS[check_id]
-        site = item.callspec.id if hasattr(item, "callspec") else ""
         item.user_properties.append(("check_id", check_id))
         item.user_properties.append(("requirements", ",".join(spec.requirements)))
-        if site:
-            item.user_properties.append(("site", site))
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None:
+            sites = [site for value in callspec.params.values() if (site := site_of(value)) is not None]
+            item.user_properties.append(("site", sites[0] if sites else callspec.id))
+            item.user_properties.append(("case", callspec.id))

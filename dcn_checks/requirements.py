@@ -7,42 +7,62 @@ report's requirement matrix always adds up.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from dcn_checks.findings import Finding, describe_findings
 
 
 @dataclass(frozen=True, slots=True)
 class CheckSpec:
-    """One check of the catalogue."""
+    """One check of the catalogue: its remediation, and another one per failure mode fixed differently."""
 
     check_id: str
     requirements: tuple[str, ...]
     title: str
     remediation: str
+    modes: tuple[tuple[str, str], ...] = ()  # (failure mode, its remediation)
+    rule: str = ""  # the lint rule a static check reports (``dcn-checks lint`` and suites/static share it)
+
+    def remediation_for(self, mode: str = "") -> str:
+        """The remediation of failure ``mode``; the check's own for "" or a mode it does not list."""
+        return dict(self.modes).get(mode, self.remediation)
 
 
 _CHECKS = (
     CheckSpec("STATIC-001", ("R1",), "Every parameter is defined by Heat at the release",
-              "Rename the parameter to the name THT defines (Heat ignores unknown names)."),
+              "Rename the parameter to the name THT defines (Heat ignores unknown names).",
+              rule="unknown-parameter"),
     CheckSpec("STATIC-002", ("R2",), "GlanceBackendID equals the store name other stacks use for the cluster",
-              "Set GlanceBackendID to the store ID used for this cluster in every GlanceMultistoreConfig."),
+              "Set GlanceBackendID to the store ID used for this cluster in every GlanceMultistoreConfig.",
+              rule="backend-id"),
     CheckSpec("STATIC-003", ("R3", "R4"), "Glance stores reach every site and name their backend",
-              "Give central one store per DCN cluster and every DCN stack a 'central' store, each with GlanceBackend."),
+              "Give central one store per DCN cluster and every DCN stack a 'central' store, each with GlanceBackend.",
+              rule="multistore"),
     CheckSpec("STATIC-004", ("R5",), "Glance offers copy-image at every stack",
-              "Add copy-image to GlanceEnabledImportMethods."),
+              "Add copy-image to GlanceEnabledImportMethods.",
+              rule="copy-image"),
     CheckSpec("STATIC-005", ("R6",), "DCN stacks attach only volumes of the server's AZ",
-              "Include environments/dcn-hci.yaml or dcn-storage.yaml, or set NovaCrossAZAttach: false."),
+              "Include environments/dcn-hci.yaml or dcn-storage.yaml, or set NovaCrossAZAttach: false.",
+              rule="cross-az-attach"),
     CheckSpec("STATIC-006", ("R7",), "Nova and Cinder share the site's availability zone",
-              "Set CinderStorageAvailabilityZone and CinderVolumeCluster to the NovaComputeAvailabilityZone."),
+              "Set CinderStorageAvailabilityZone and CinderVolumeCluster to the NovaComputeAvailabilityZone.",
+              rule="az-mismatch"),
     CheckSpec("STATIC-007", ("R8",), "Ceph cluster names are unique",
-              "Give every site's cluster its own CephClusterName."),
+              "Give every site's cluster its own CephClusterName.",
+              rule="duplicate-cluster"),
     CheckSpec("STATIC-008", ("R9",), "External cluster configs are complete with the right keyring path",
-              "Regenerate with 'openstack overcloud export ceph' (or dcn-checks generate)."),
+              "Regenerate with 'openstack overcloud export ceph' (or dcn-checks generate).",
+              rule="external-config"),
     CheckSpec("STATIC-009", ("R10",), "cephx keys are well formed and client.external has the documented caps",
-              "Use keys made like ceph-authtool --gen-print-key and the caps of the source document."),
+              "Use keys made like ceph-authtool --gen-print-key and the caps of the source document.",
+              rule="cephx-keys"),
     CheckSpec("STATIC-010", ("R11",), "CinderRbdMultiConfig uses clusters the stack is a client of",
-              "Add the cluster to CephExternalMultiConfig or fix CephClusterName of the backend."),
+              "Add the cluster to CephExternalMultiConfig or fix CephClusterName of the backend.",
+              rule="cinder-multi-config"),
     CheckSpec("STATIC-011", ("R1",), "Every file a deploy command passes exists",
-              "Create the file or fix the -e path (the document creates ceph_keys.yaml, deploys dcn_ceph_keys.yaml)."),
+              "Create the file or fix the -e path (the document creates ceph_keys.yaml, deploys dcn_ceph_keys.yaml).",
+              rule="deploy-file"),
     CheckSpec("API-001", ("R37",), "Each Glance offers the documented stores with its site's store as default",
               "At central list every site in GlanceMultistoreConfig (glance-dcn-stores.yaml); at a DCN site set "
               "GlanceBackendID to the site's store and add the central store to GlanceMultistoreConfig."),
@@ -135,13 +155,17 @@ _CHECKS = (
               "rbd pool=vms, profile rbd pool=volumes, profile rbd pool=images' and redeploy the stack"),
     CheckSpec("KEYS-003", ("R22", "R23"), "Each client node holds a keyring for every cluster it uses, 0600 root",
               "Redeploy the node's stack so the Ceph client role writes the keyring (keys of the "
-              "CephExternalMultiConfig item for another site's cluster) with mode 0600, owner root"),
+              "CephExternalMultiConfig item for another site's cluster) with mode 0600, owner root",
+              (("mode", "chmod 0600 and chown root the keyring, or redeploy the node's stack so the Ceph client "
+                "role writes it with mode 0600, owner root; remove hand edits of the node's Ceph dir"),)),
     CheckSpec("KEYS-004", ("R22",), "Each keyring holds the key its cluster knows",
               "Put the key of 'ceph auth get client.<user>' on that cluster into the keys of the "
               "CephExternalMultiConfig item (CephClientKey or CephExtraKeys for the own cluster) and redeploy"),
     CheckSpec("CONF-001", ("R22", "R23"), "Each client node holds a conf for every cluster it uses, 0644 root",
               "Redeploy the node's stack so the Ceph client role writes <cluster>.conf (another site's cluster "
-              "needs an item in CephExternalMultiConfig) with mode 0644, owner root"),
+              "needs an item in CephExternalMultiConfig) with mode 0644, owner root",
+              (("mode", "chmod 0644 and chown root the conf (containers read it as another user), or redeploy "
+                "the node's stack so the Ceph client role writes it with mode 0644, owner root"),)),
     CheckSpec("CONF-002", ("R24",), "Each conf names the fsid of its cluster",
               "Set fsid of the CephExternalMultiConfig item (CephClusterFSID for the own cluster) to what 'ceph "
               "fsid' says on that cluster, and redeploy"),
@@ -162,14 +186,41 @@ _CHECKS = (
 CHECKS: dict[str, CheckSpec] = {check.check_id: check for check in _CHECKS}
 
 
-def explain(check_id: str, where: str, seen: str, expected: str) -> str:
+def explain(check_id: str, where: str, seen: str, expected: str, mode: str = "") -> str:
     """The one-line failure message of a check: where, what was seen, what was expected, what fixes it.
 
-    The fix is the catalogue's remediation, so the message and the report always agree.
+    The fix is the catalogue's remediation of the failure ``mode``, so the message and the report
+    always agree.
     """
-    return f"{where}: {seen}; expected {expected} ({CHECKS[check_id].remediation})"
+    return f"{where}: {seen}; expected {expected} ({CHECKS[check_id].remediation_for(mode)})"
+
+
+def explain_findings(check_id: str, where: str, findings: Sequence[Finding]) -> str:
+    """The one-line message of a check's findings: all of them, with the remediation of the first one's mode."""
+    seen, expected = describe_findings(findings)
+    return explain(check_id, where, seen, expected, findings[0].mode if findings else "")
 
 
 def get_check(check_id: str) -> CheckSpec:
     """Return the catalogue entry of ``check_id``; raise KeyError for an unknown ID."""
     return CHECKS[check_id]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The failure messages of one check, bound to the check ID its marker names (the ``verdict`` fixture).
+
+    A check writes its ID once, in ``@pytest.mark.check``; its asserts ask this for their message::
+
+        assert not findings, verdict.findings(case.where, findings)
+    """
+
+    check_id: str
+
+    def message(self, where: str, seen: str, expected: str, mode: str = "") -> str:
+        """The one-line failure message (see ``explain``)."""
+        return explain(self.check_id, where, seen, expected, mode)
+
+    def findings(self, where: str, findings: Sequence[Finding]) -> str:
+        """The one-line message of ``findings`` (see ``explain_findings``)."""
+        return explain_findings(self.check_id, where, findings)

@@ -4,7 +4,7 @@ The service checks (glance-api.conf, nova.conf, cinder.conf) read the files Trip
 container's config volume on the host (``/var/lib/config-data/puppet-generated/<volume>/...``, the
 same path on every release) and compare the options that decide where a DCN site's images, disks
 and volumes live. This module holds what they share: an INI reader with oslo.config's rules, the
-value types (booleans, lists, endpoints) and ``Finding``, the one shape a decision returns.
+value types (booleans, lists, endpoints) and the ``expect`` helpers that return ``findings.Finding``.
 
 oslo.config differs from ``configparser`` defaults in two ways that matter here: ``[DEFAULT]`` is an
 ordinary section (configparser would copy its keys into every section) and keys keep their case.
@@ -13,12 +13,14 @@ ordinary section (configparser would copy its keys into every section) and keys 
 from __future__ import annotations
 
 import configparser
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from dcn_checks.errors import ParseError
+from dcn_checks.findings import Finding as Finding  # re-exported until every reader imports findings
+from dcn_checks.findings import describe_findings as describe_findings  # re-exported for the readers
 
 #: Root of the config volumes puppet renders on a TripleO host (THT ``docker-puppet``/``container-puppet``).
 PUPPET_GENERATED = "/var/lib/config-data/puppet-generated"
@@ -122,26 +124,6 @@ def normalize_endpoint(url: str) -> str:
 def is_same_endpoint(a: str, b: str) -> bool:
     """Tell whether two endpoint URLs name the same service (see ``normalize_endpoint``)."""
     return normalize_endpoint(a) == normalize_endpoint(b)
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One option that differs from what the site model and the release expect."""
-
-    option: str  # e.g. "[glance_store] default_backend"
-    seen: str | None  # the value, None when unset
-    expected: str
-
-    def describe_seen(self) -> str:
-        """``[section] key = value``, or ``[section] key unset``."""
-        return f"{self.option} = {self.seen}" if self.seen is not None else f"{self.option} unset"
-
-
-def describe_findings(findings: Sequence[Finding]) -> tuple[str, str]:
-    """(seen, expected) texts of a failure message, every finding in one line."""
-    seen = ", ".join(finding.describe_seen() for finding in findings)
-    expected = ", ".join(f"{finding.option} = {finding.expected}" for finding in findings)
-    return seen, expected
 
 
 def expect(option: str, seen: str | None, expected: str) -> tuple[Finding, ...]:

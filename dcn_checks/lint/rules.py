@@ -7,7 +7,7 @@ The rule names are stable; the static suite and the report key on them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import get_args
 
@@ -410,3 +410,19 @@ def run_rules(directory: EnvDirectory, catalog: Catalog, names: Iterable[str] | 
         function, _requirements = RULES[name]
         findings.extend(function(directory, catalog))
     return sorted(set(findings))
+
+
+def find_stack_findings(directory: EnvDirectory, catalog: Catalog, rule: str, stack_name: str) -> list[Finding]:
+    """The findings of ``rule`` in the files of one stack (its files, its deploy script, its directory)."""
+    stack = next(s for s in directory.stacks if s.name == stack_name)
+    files = {content.path for content in stack.files} | {stack.deploy_script or ""}
+    function, _requirements = RULES[rule]
+    return [f for f in function(directory, catalog) if f.file in files or f.file.startswith(f"{stack.name}/")]
+
+
+def describe_stack_findings(stack: str, findings: Sequence[Finding]) -> str:
+    """One line for a static check: the stack, the first finding as the lint prints it, and the others."""
+    more = (
+        f" (+{len(findings) - 1} more: " + "; ".join(f.line() for f in findings[1:]) + ")" if len(findings) > 1 else ""
+    )
+    return f"{stack}: {findings[0].line()}{more}"
