@@ -27,6 +27,7 @@ check: venv
 	$(BIN)/ruff check dcn_checks suites tests tools bench
 	$(BIN)/ruff format --check dcn_checks suites tests tools bench
 	$(BIN)/mypy
+	$(BIN)/mypy suites
 
 test: check lab-deps
 	$(BIN)/pytest tests --junitxml=$(REPORTS)/junit-tests.xml

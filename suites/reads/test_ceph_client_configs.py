@@ -39,24 +39,20 @@ from dcn_checks.evidence import Evidence
 from dcn_checks.model import Site, SiteModel
 from dcn_checks.parametrize import ClientBinding, NodeCase, SitePair, is_ceph_client
 from dcn_checks.release import ReleaseProfile
-from dcn_checks.requirements import explain
-
-
-def _where(binding: ClientBinding) -> str:
-    return f"{binding.node.name} -> {binding.cluster_site.name}"
+from dcn_checks.requirements import Verdict
 
 
 def _read_conf(
-    check_id: str, where: str, host: Host, profile: ReleaseProfile, cluster_name: str, evidence: Evidence
+    verdict: Verdict, where: str, host: Host, profile: ReleaseProfile, cluster_name: str, evidence: Evidence
 ) -> CephConf:
-    """Read and parse ``<cluster>.conf`` on the host; a missing or unreadable conf fails ``check_id``."""
+    """Read and parse ``<cluster>.conf`` on the host; a missing or unreadable conf fails the check."""
     path = profile.ceph_config_path(conf_name(cluster_name))
     text = evidence.add(f"{host.name}: {path}", host.read_file(path))
-    assert text is not None, explain(check_id, where, f"no {path}", f"the conf of cluster {cluster_name}")
+    assert text is not None, verdict.message(where, f"no {path}", f"the conf of cluster {cluster_name}")
     try:
         return parse_ceph_conf(text, path)
     except ParseError as err:
-        raise AssertionError(explain(check_id, where, str(err), "a conf Ceph can read")) from None
+        raise AssertionError(verdict.message(where, str(err), "a conf Ceph can read")) from None
 
 
 def _monmap(admin: ClusterAdmin, evidence: Evidence) -> cluster.MonMap:
@@ -72,16 +68,16 @@ def _monmap(admin: ClusterAdmin, evidence: Evidence) -> cluster.MonMap:
 @pytest.mark.check("CONF-001", requirements=["R22", "R23"])
 @pytest.mark.reads
 def test_node_holds_conf_for_each_cluster_it_uses(
-    client_binding: ClientBinding, profile: ReleaseProfile, hosts: dict[str, Host], evidence: Evidence
+    client_binding: ClientBinding, profile: ReleaseProfile, hosts: dict[str, Host], verdict: Verdict, evidence: Evidence
 ) -> None:
     """The node holds ``<cluster>.conf`` of every cluster it is a client of (its own, and central's or,
     at central, every site's), mode 0644 and owner root, in the release's host dir that the containers
     mount as /etc/ceph."""
     path = profile.ceph_config_path(conf_name(client_binding.cluster_site.cluster))
     stat = evidence.add(f"{client_binding.node.name}: stat {path}", hosts[client_binding.node.name].stat(path))
-    assert stat is not None, explain("CONF-001", _where(client_binding), f"no {path}", "the conf, 0644 root")
-    assert (stat.mode, stat.owner) == (0o644, "root"), explain(
-        "CONF-001", _where(client_binding), f"{path} is {stat.mode_text()} {stat.owner}", "mode 0644, owner root"
+    assert stat is not None, verdict.message(client_binding.where, f"no {path}", "the conf, 0644 root")
+    assert (stat.mode, stat.owner) == (0o644, "root"), verdict.message(
+        client_binding.where, f"{path} is {stat.mode_text()} {stat.owner}", "mode 0644, owner root", mode="mode"
     )
 
 
@@ -92,19 +88,20 @@ def test_conf_names_its_cluster_fsid(
     profile: ReleaseProfile,
     hosts: dict[str, Host],
     cluster_admins: dict[str, ClusterAdmin],
+    verdict: Verdict,
     evidence: Evidence,
 ) -> None:
     """The conf's ``fsid`` is the one the cluster reports (``ceph mon dump``): Glance writes it into every
     location of the store, and Nova and Cinder clone copy-on-write only from locations whose fsid is
     their own cluster's."""
     server = client_binding.cluster_site
-    conf = _read_conf("CONF-002", _where(client_binding), hosts[client_binding.node.name], profile, server.cluster,
-                      evidence)  # fmt: skip
+    conf = _read_conf(verdict, client_binding.where, hosts[client_binding.node.name], profile, server.cluster, evidence)
     fsid = _monmap(cluster_admins[server.name], evidence).fsid
-    assert conf.fsid is not None and conf.fsid.lower() == fsid.lower(), explain(
-        "CONF-002", _where(client_binding), f"{conf_name(server.cluster)} has fsid {conf.fsid or 'none'}",
+    assert conf.fsid is not None and conf.fsid.lower() == fsid.lower(), verdict.message(
+        client_binding.where,
+        f"{conf_name(server.cluster)} has fsid {conf.fsid or 'none'}",
         f"fsid {fsid} of cluster {server.cluster}",
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.check("CONF-003", requirements=["R24"])
@@ -114,24 +111,27 @@ def test_conf_reaches_exactly_its_cluster_monitors(
     profile: ReleaseProfile,
     hosts: dict[str, Host],
     cluster_admins: dict[str, ClusterAdmin],
+    verdict: Verdict,
     evidence: Evidence,
 ) -> None:
     """Every ``mon host`` entry of the conf is a monitor of that cluster's monmap, and every monitor is
     named: an entry of another cluster sends the client to mons that refuse its key, and a monitor left
     out is one the client cannot fall back to."""
     server = client_binding.cluster_site
-    conf = _read_conf("CONF-003", _where(client_binding), hosts[client_binding.node.name], profile, server.cluster,
-                      evidence)  # fmt: skip
+    conf = _read_conf(verdict, client_binding.where, hosts[client_binding.node.name], profile, server.cluster, evidence)
     monmap = _monmap(cluster_admins[server.name], evidence)
     difference = cluster.compare_mon_hosts(conf.mon_hosts, monmap)
     seen = "; ".join(
-        [*(f"mon host names {entry}, no mon of {server.cluster}" for entry in difference.unknown),
-         *(f"mon host leaves out {mon}" for mon in difference.missing)]
-    )  # fmt: skip
-    assert difference.agrees, explain(
-        "CONF-003", _where(client_binding), seen or "no mon host", f"the mons of {server.cluster}: "
-        f"{cluster.describe_monmap(monmap)}",
-    )  # fmt: skip
+        [
+            *(f"mon host names {entry}, no mon of {server.cluster}" for entry in difference.unknown),
+            *(f"mon host leaves out {mon}" for mon in difference.missing),
+        ]
+    )
+    assert difference.agrees, verdict.message(
+        client_binding.where,
+        seen or "no mon host",
+        f"the mons of {server.cluster}: {cluster.describe_monmap(monmap)}",
+    )
 
 
 @pytest.mark.check("CONF-004", requirements=["R25"])
@@ -141,6 +141,7 @@ def test_conf_names_the_keyring_of_its_user(
     site_model: SiteModel,
     profile: ReleaseProfile,
     hosts: dict[str, Host],
+    verdict: Verdict,
     evidence: Evidence,
 ) -> None:
     """A conf of another site's cluster carries ``[client] keyring = /etc/ceph/<cluster>.client.<user>.keyring``
@@ -148,15 +149,13 @@ def test_conf_names_the_keyring_of_its_user(
     Ceph finds ``/etc/ceph/<cluster>.client.openstack.keyring`` from the conf's file name, but must not
     name another keyring."""
     server = client_binding.cluster_site
-    conf = _read_conf("CONF-004", _where(client_binding), hosts[client_binding.node.name], profile, server.cluster,
-                      evidence)  # fmt: skip
+    conf = _read_conf(verdict, client_binding.where, hosts[client_binding.node.name], profile, server.cluster, evidence)
     user = binding_user(site_model, client_binding.site, server)
     expected = f"{CONTAINER_CEPH_DIR}/{keyring_name(server.cluster, f'client.{user}')}"
     external = server.name != client_binding.site.name
     problem = find_keyring_option_problem(conf, expected, required=external)
-    assert problem is None, explain(
-        "CONF-004",
-        _where(client_binding),
+    assert problem is None, verdict.message(
+        client_binding.where,
         f"{conf_name(server.cluster)} has {problem}",
         f"[client] keyring = {expected}",
     )
@@ -165,17 +164,17 @@ def test_conf_names_the_keyring_of_its_user(
 @pytest.mark.check("CONF-005", requirements=["R25"])
 @pytest.mark.reads
 def test_compute_conf_gives_qemu_admin_socket_and_log(
-    compute_node: NodeCase, profile: ReleaseProfile, hosts: dict[str, Host], evidence: Evidence
+    compute_node: NodeCase, profile: ReleaseProfile, hosts: dict[str, Host], verdict: Verdict, evidence: Evidence
 ) -> None:
     """The conf of the compute's own cluster has ``[client.libvirt]`` with ``admin socket`` and ``log file``,
     as the Ceph client role writes it: without them a guest disk's librbd cannot be inspected or
     debugged on the node."""
     site = compute_node.site
     where = f"{compute_node.node.name} -> {site.name}"
-    conf = _read_conf("CONF-005", where, hosts[compute_node.node.name], profile, site.cluster, evidence)
+    conf = _read_conf(verdict, where, hosts[compute_node.node.name], profile, site.cluster, evidence)
     problem = find_libvirt_section_problem(conf)
-    assert problem is None, explain(
-        "CONF-005", where, f"{conf_name(site.cluster)} has {problem}", "[client.libvirt] with admin socket and log file"
+    assert problem is None, verdict.message(
+        where, f"{conf_name(site.cluster)} has {problem}", "[client.libvirt] with admin socket and log file"
     )
 
 
@@ -191,6 +190,7 @@ def test_site_reaches_other_site_images_pool_and_may_write_it(
     profile: ReleaseProfile,
     hosts: dict[str, Host],
     cluster_admins: dict[str, ClusterAdmin],
+    verdict: Verdict,
     evidence: Evidence,
 ) -> None:
     """From a node of the client site, ``rbd ls`` of the other site's images pool succeeds with that site's
@@ -204,21 +204,21 @@ def test_site_reaches_other_site_images_pool_and_may_write_it(
     argv = client_argv("rbd", profile.ceph_config_host_dir, server.cluster, user, ["-p", server.pools.images, "ls"])
     result = hosts[node].run(argv)
     evidence.add(f"{node}: {describe_command(argv)}", "ok" if result.ok else describe_failure(result))
-    assert result.ok, explain(
-        "CONF-006", where, f"{describe_command(argv)} failed ({describe_failure(result)})",
+    assert result.ok, verdict.message(
+        where,
+        f"{describe_command(argv)} failed ({describe_failure(result)})",
         f"client.{user} to list pool {server.pools.images} of {server.cluster}",
-    )  # fmt: skip
+    )
     admin = cluster_admins[server.name]
     args = ("auth", "get", f"client.{user}", "-f", "json")
     answer = admin.run(*args)
     assert answer.ok or is_unknown_entity(answer), admin_failure(admin, args, answer)
     entity = find_entity(parse_auth_get(answer.stdout), f"client.{user}") if answer.ok else None
     evidence.add(f"{admin.node}: {describe_command(admin.argv(args))} (caps)", entity.caps.as_dict() if entity else {})
-    assert entity is not None, explain(
-        "CONF-006", where, f"cluster {server.cluster} has no client.{user}", f"client.{user} with write access"
+    assert entity is not None, verdict.message(
+        where, f"cluster {server.cluster} has no client.{user}", f"client.{user} with write access"
     )
-    assert may_write_pool(entity.caps, server.pools.images), explain(
-        "CONF-006",
+    assert may_write_pool(entity.caps, server.pools.images), verdict.message(
         where,
         f"client.{user} may only read pool {server.pools.images} of {server.cluster} (osd '{entity.caps.osd or ''}')",
         f"write access (profile rbd pool={server.pools.images}) to copy images there",

@@ -15,8 +15,7 @@ from dcn_checks.evidence import Evidence
 from dcn_checks.model import Site, SiteModel
 from dcn_checks.parametrize import GlanceEndpointCase
 from dcn_checks.release import ReleaseProfile
-from dcn_checks.requirements import explain
-from dcn_checks.serviceconf import describe_findings
+from dcn_checks.requirements import Verdict
 
 if TYPE_CHECKING:
     import openstack.connection
@@ -34,7 +33,7 @@ def _endpoint(site: Site) -> str | None:
 @pytest.mark.check("API-001", requirements=["R37"])
 @pytest.mark.reads
 def test_glance_offers_the_documented_stores(
-    site: Site, site_model: SiteModel, cloud: openstack.connection.Connection, evidence: Evidence
+    site: Site, site_model: SiteModel, cloud: openstack.connection.Connection, verdict: Verdict, evidence: Evidence
 ) -> None:
     """Central Glance has one RBD store per site with central as default; a DCN Glance has its own store
     as default and central's store, so that images can be copied to and from central."""
@@ -46,26 +45,25 @@ def test_glance_offers_the_documented_stores(
     else:
         expected = {site.store_id, site_model.central.store_id}
     seen = {store.store_id for store in stores}
-    assert seen == expected, explain(
-        "API-001", site.name, f"stores {', '.join(sorted(seen)) or 'none'}", f"{', '.join(sorted(expected))}"
+    assert seen == expected, verdict.message(
+        site.name, f"stores {', '.join(sorted(seen)) or 'none'}", f"{', '.join(sorted(expected))}"
     )
     default = glance.find_default_store(stores)
-    assert default is not None and default.store_id == site.store_id, explain(
-        "API-001",
+    assert default is not None and default.store_id == site.store_id, verdict.message(
         site.name,
         f"default store {default.store_id if default else 'none'}",
         f"default store {site.store_id}",
     )
 
 
-def _api_endpoint(check_id: str, case: GlanceEndpointCase, cloud: openstack.connection.Connection) -> str:
+def _api_endpoint(verdict: Verdict, case: GlanceEndpointCase, cloud: openstack.connection.Connection) -> str:
     """Where a Glance is reached: central's through the catalog (public: glance_api, internal:
     glance_api_internal), a DCN site's at its own endpoint, which the catalog does not list."""
     if case.site.is_central:
         interface = "internal" if case.service == "glance_api_internal" else "public"
         url = imageapi.get_catalog_endpoint(cloud, "image", interface)
         if url is None:
-            pytest.fail(explain(check_id, case.site.name, f"no {interface} image endpoint in the catalog", "one"))
+            pytest.fail(verdict.message(case.site.name, f"no {interface} image endpoint in the catalog", "one"))
         return url
     if not case.site.glance_endpoint:
         pytest.skip(_NO_ENDPOINT.format(site=case.site.name))
@@ -75,15 +73,14 @@ def _api_endpoint(check_id: str, case: GlanceEndpointCase, cloud: openstack.conn
 @pytest.mark.check("API-002", requirements=["R38"])
 @pytest.mark.reads
 def test_glance_api_offers_copy_image(
-    glance_endpoint: GlanceEndpointCase, cloud: openstack.connection.Connection, evidence: Evidence
+    glance_endpoint: GlanceEndpointCase, cloud: openstack.connection.Connection, verdict: Verdict, evidence: Evidence
 ) -> None:
     """GET /v2/info/import lists copy-image at every Glance: central copies images to the DCN stores
     with it, and a DCN site copies its snapshots back to central."""
-    url = _api_endpoint("API-002", glance_endpoint, cloud)
+    url = _api_endpoint(verdict, glance_endpoint, cloud)
     methods = glance.get_import_methods(cloud, endpoint=url)
     evidence.add(f"GET /v2/info/import at {url}", sorted(methods))
-    assert glance.COPY_IMAGE in methods, explain(
-        "API-002",
+    assert glance.COPY_IMAGE in methods, verdict.message(
         f"{glance_endpoint.site.name} ({glance_endpoint.service})",
         f"import methods {', '.join(sorted(methods)) or 'none'}",
         "a list with copy-image",
@@ -93,7 +90,11 @@ def test_glance_api_offers_copy_image(
 @pytest.mark.check("API-003", requirements=["R39"])
 @pytest.mark.reads
 def test_catalog_lists_only_central_glance(
-    site_model: SiteModel, profile: ReleaseProfile, cloud: openstack.connection.Connection, evidence: Evidence
+    site_model: SiteModel,
+    profile: ReleaseProfile,
+    cloud: openstack.connection.Connection,
+    verdict: Verdict,
+    evidence: Evidence,
 ) -> None:
     """The catalog's image endpoints are central's: public, internal and admin, internal and admin on
     one Glance, and after OSSN-0090 the public one on another Glance than the internal one. No DCN
@@ -101,8 +102,7 @@ def test_catalog_lists_only_central_glance(
     catalog = imageapi.get_catalog(cloud)
     evidence.add("image endpoints in the token's catalog", imageapi.describe_catalog(catalog))
     findings = imageapi.find_catalog_findings(catalog, site_model, internal_service=profile.glance_internal_service)
-    seen, expected = describe_findings(findings)
-    assert not findings, explain("API-003", "catalog", seen, expected)
+    assert not findings, verdict.findings("catalog", findings)
 
 
 @pytest.mark.check("API-004", requirements=["R39"])
@@ -111,12 +111,13 @@ def test_only_service_glance_shows_locations(
     glance_endpoint: GlanceEndpointCase,
     profile: ReleaseProfile,
     cloud: openstack.connection.Connection,
+    verdict: Verdict,
     evidence: Evidence,
 ) -> None:
     """Images show their locations and direct_url through the Glance Nova and Cinder use (internal, and
     every DCN Glance), which they need to clone copy-on-write; after OSSN-0090 the public endpoint
     hides both, so users cannot read or forge RBD locations. Observed on existing active images."""
-    url = _api_endpoint("API-004", glance_endpoint, cloud)
+    url = _api_endpoint(verdict, glance_endpoint, cloud)
     images = imageapi.list_active_images(cloud, url)
     evidence.add(
         f"GET /v2/images?status=active at {url}",
@@ -126,5 +127,4 @@ def test_only_service_glance_shows_locations(
         pytest.skip("the cloud has no active image to observe; GLANCECONF-006 checks the settings")
     shows = glanceconf.serves_nova(glance_endpoint.service, profile)
     findings = imageapi.find_location_exposure_findings(images, shows=shows)
-    seen, expected = describe_findings(findings)
-    assert not findings, explain("API-004", f"{glance_endpoint.site.name} ({glance_endpoint.service})", seen, expected)
+    assert not findings, verdict.findings(f"{glance_endpoint.site.name} ({glance_endpoint.service})", findings)

@@ -7,102 +7,95 @@ nova/nova.conf`` on the node, the config volume of its nova_compute and nova_lib
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import pytest
 
 from dcn_checks import novaconf
 from dcn_checks.clients import Host
 from dcn_checks.evidence import Evidence
 from dcn_checks.parametrize import NodeCase
+from dcn_checks.plugin import ServiceConfigs
 from dcn_checks.release import ReleaseProfile
-from dcn_checks.requirements import explain
-from dcn_checks.serviceconf import Finding, IniFile, describe_findings, read_config
+from dcn_checks.requirements import Verdict
+from dcn_checks.serviceconf import read_config
 
-
-def _where(case: NodeCase) -> str:
-    return f"{case.site.name} ({case.node.name})"
-
-
-def _compute_conf(
-    check_id: str, case: NodeCase, hosts: dict[str, Host], evidence: Evidence, shown: Iterable[tuple[str, str]]
-) -> IniFile:
-    """The node's nova.conf, with the options the check reads attached as evidence."""
-    conf = read_config(hosts[case.node.name], novaconf.NOVA_COMPUTE_CONF)
-    if conf is None:
-        pytest.fail(explain(check_id, _where(case), f"no {novaconf.NOVA_COMPUTE_CONF}", "nova-compute's nova.conf"))
-    evidence.add(f"{conf.path} on {case.node.name}", conf.excerpt(shown))
-    return conf
-
-
-def _assert_none(check_id: str, case: NodeCase, findings: tuple[Finding, ...]) -> None:
-    seen, expected = describe_findings(findings)
-    assert not findings, explain(check_id, _where(case), seen, expected)
+#: What a compute node's nova.conf is to the failure message when it is missing.
+COMPUTE_CONF = "nova-compute's nova.conf"
 
 
 @pytest.mark.check("NOVACONF-001", requirements=["R32", "R6"])
 @pytest.mark.reads
 def test_dcn_compute_attaches_only_volumes_of_its_az(
-    dcn_compute: NodeCase, hosts: dict[str, Host], evidence: Evidence
+    dcn_compute: NodeCase, service_configs: ServiceConfigs, verdict: Verdict, evidence: Evidence
 ) -> None:
     """[cinder] cross_az_attach is False: a server at an edge site attaches only volumes of its own
     AZ, and a boot from volume creates the volume in the server's AZ instead of central's."""
-    conf = _compute_conf("NOVACONF-001", dcn_compute, hosts, evidence, [novaconf.CROSS_AZ])
-    _assert_none("NOVACONF-001", dcn_compute, novaconf.find_cross_az_findings(conf))
+    conf = service_configs.read(dcn_compute, novaconf.NOVA_COMPUTE_CONF, COMPUTE_CONF, [novaconf.CROSS_AZ])
+    findings = novaconf.find_cross_az_findings(conf)
+    assert not findings, verdict.findings(dcn_compute.where, findings)
 
 
 @pytest.mark.check("NOVACONF-002", requirements=["R32", "R6"])
 @pytest.mark.reads
 def test_dcn_compute_never_downloads_rbd_images(
-    dcn_compute: NodeCase, hosts: dict[str, Host], evidence: Evidence
+    dcn_compute: NodeCase, service_configs: ServiceConfigs, verdict: Verdict, evidence: Evidence
 ) -> None:
     """[workarounds] never_download_image_if_on_rbd is True: an image missing from the site's store
     fails the boot (or is copied there by Glance) instead of being pulled over the WAN and flattened."""
-    conf = _compute_conf("NOVACONF-002", dcn_compute, hosts, evidence, [novaconf.NEVER_DOWNLOAD])
-    _assert_none("NOVACONF-002", dcn_compute, novaconf.find_download_findings(conf))
+    conf = service_configs.read(dcn_compute, novaconf.NOVA_COMPUTE_CONF, COMPUTE_CONF, [novaconf.NEVER_DOWNLOAD])
+    findings = novaconf.find_download_findings(conf)
+    assert not findings, verdict.findings(dcn_compute.where, findings)
 
 
 @pytest.mark.check("NOVACONF-003", requirements=["R32"])
 @pytest.mark.reads
 def test_dcn_compute_keeps_disks_in_site_vms_pool(
-    dcn_compute: NodeCase, hosts: dict[str, Host], evidence: Evidence
+    dcn_compute: NodeCase, service_configs: ServiceConfigs, verdict: Verdict, evidence: Evidence
 ) -> None:
     """[libvirt] images_type is rbd, in the site's vms pool, on the site's own /etc/ceph/<cluster>.conf:
     ephemeral disks are COW clones in the cluster that holds the site's images."""
-    conf = _compute_conf("NOVACONF-003", dcn_compute, hosts, evidence, novaconf.EPHEMERAL)
-    _assert_none("NOVACONF-003", dcn_compute, novaconf.find_ephemeral_findings(conf, dcn_compute.site))
+    conf = service_configs.read(dcn_compute, novaconf.NOVA_COMPUTE_CONF, COMPUTE_CONF, novaconf.EPHEMERAL)
+    findings = novaconf.find_ephemeral_findings(conf, dcn_compute.site)
+    assert not findings, verdict.findings(dcn_compute.where, findings)
 
 
 @pytest.mark.check("NOVACONF-004", requirements=["R32"])
 @pytest.mark.reads
 def test_dcn_compute_knows_site_glance_store(
-    dcn_compute: NodeCase, hosts: dict[str, Host], profile: ReleaseProfile, evidence: Evidence
+    dcn_compute: NodeCase,
+    service_configs: ServiceConfigs,
+    profile: ReleaseProfile,
+    verdict: Verdict,
+    evidence: Evidence,
 ) -> None:
     """[libvirt] images_rbd_glance_store_name is the site's store, so Nova asks Glance to copy an image
     that is only elsewhere to the site's store before it boots, rather than failing."""
     if not profile.nova_knows_glance_store:
         pytest.skip(f"release {profile.name}'s Nova has no images_rbd_glance_store_name (added in Wallaby)")
-    conf = _compute_conf("NOVACONF-004", dcn_compute, hosts, evidence, [novaconf.STORE_NAME])
-    _assert_none("NOVACONF-004", dcn_compute, novaconf.find_store_name_findings(conf, dcn_compute.site))
+    conf = service_configs.read(dcn_compute, novaconf.NOVA_COMPUTE_CONF, COMPUTE_CONF, [novaconf.STORE_NAME])
+    findings = novaconf.find_store_name_findings(conf, dcn_compute.site)
+    assert not findings, verdict.findings(dcn_compute.where, findings)
 
 
 @pytest.mark.check("NOVACONF-005", requirements=["R32"])
 @pytest.mark.reads
 def test_dcn_compute_uses_site_fsid_as_libvirt_secret(
-    dcn_compute: NodeCase, hosts: dict[str, Host], evidence: Evidence
+    dcn_compute: NodeCase, service_configs: ServiceConfigs, verdict: Verdict, evidence: Evidence
 ) -> None:
     """[libvirt] rbd_user is openstack and rbd_secret_uuid the site cluster's fsid: libvirt finds the
     cephx key of the site's cluster under that uuid, or cannot open the server's disks and volumes."""
     fsid = dcn_compute.site.fsid
     if fsid is None:
         pytest.skip(f"the site model gives no fsid for {dcn_compute.site.name}")
-    conf = _compute_conf("NOVACONF-005", dcn_compute, hosts, evidence, novaconf.RBD_CLIENT)
-    _assert_none("NOVACONF-005", dcn_compute, novaconf.find_rbd_client_findings(conf, fsid))
+    conf = service_configs.read(dcn_compute, novaconf.NOVA_COMPUTE_CONF, COMPUTE_CONF, novaconf.RBD_CLIENT)
+    findings = novaconf.find_rbd_client_findings(conf, fsid)
+    assert not findings, verdict.findings(dcn_compute.where, findings)
 
 
 @pytest.mark.check("NOVACONF-006", requirements=["R32"])
 @pytest.mark.reads
-def test_dcn_compute_uses_site_glance(dcn_compute: NodeCase, hosts: dict[str, Host], evidence: Evidence) -> None:
+def test_dcn_compute_uses_site_glance(
+    dcn_compute: NodeCase, service_configs: ServiceConfigs, verdict: Verdict, evidence: Evidence
+) -> None:
     """[glance] endpoint_override is the site's own Glance (GlanceApiEdge): it has the site's store, so
     Nova sees locations in the site's cluster; the catalog's Glance is central's."""
     if dcn_compute.node.has("HAproxyEdge"):
@@ -110,8 +103,9 @@ def test_dcn_compute_uses_site_glance(dcn_compute: NodeCase, hosts: dict[str, Ho
     site_glance = dcn_compute.site.glance_endpoint
     if not site_glance:
         pytest.skip(f"the site model gives no glance_endpoint for {dcn_compute.site.name}")
-    conf = _compute_conf("NOVACONF-006", dcn_compute, hosts, evidence, novaconf.GLANCE)
-    _assert_none("NOVACONF-006", dcn_compute, novaconf.find_glance_endpoint_findings(conf, site_glance))
+    conf = service_configs.read(dcn_compute, novaconf.NOVA_COMPUTE_CONF, COMPUTE_CONF, novaconf.GLANCE)
+    findings = novaconf.find_glance_endpoint_findings(conf, site_glance)
+    assert not findings, verdict.findings(dcn_compute.where, findings)
 
 
 @pytest.mark.check("NOVACONF-007", requirements=["R35"])

@@ -14,8 +14,7 @@ import pytest
 from dcn_checks import computeapi, volumeapi
 from dcn_checks.evidence import Evidence
 from dcn_checks.model import Site
-from dcn_checks.requirements import explain
-from dcn_checks.serviceconf import describe_findings
+from dcn_checks.requirements import Verdict
 
 if TYPE_CHECKING:
     import openstack.connection
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
 @pytest.mark.check("API-007", requirements=["R41"])
 @pytest.mark.reads
 def test_site_cinder_volume_is_up_in_site_az(
-    site: Site, cloud: openstack.connection.Connection, evidence: Evidence
+    site: Site, cloud: openstack.connection.Connection, verdict: Verdict, evidence: Evidence
 ) -> None:
     """GET /os-services?binary=cinder-volume shows the site's cinder-volume in the site's AZ, enabled
     and up, and no member of the site's cluster in another AZ."""
@@ -33,14 +32,13 @@ def test_site_cinder_volume_is_up_in_site_az(
         "GET /os-services?binary=cinder-volume (volume API 3.7)", [volumeapi.describe_service(s) for s in services]
     )
     findings = volumeapi.find_volume_service_findings(services, site)
-    seen, expected = describe_findings(findings)
-    assert not findings, explain("API-007", site.name, seen, expected)
+    assert not findings, verdict.findings(site.name, findings)
 
 
 @pytest.mark.check("API-008", requirements=["R41"])
 @pytest.mark.reads
 def test_site_volume_cluster_has_no_down_host(
-    dcn_site: Site, cloud: openstack.connection.Connection, evidence: Evidence
+    dcn_site: Site, cloud: openstack.connection.Connection, verdict: Verdict, evidence: Evidence
 ) -> None:
     """GET /clusters/detail (volume API 3.7) shows the site's active/active cluster
     <CinderVolumeCluster>@<backend>, enabled and up with no host down, so every volume operation of
@@ -53,19 +51,17 @@ def test_site_volume_cluster_has_no_down_host(
         [f"{c.name}: {c.status}, {c.state}, {c.num_down_hosts}/{c.num_hosts} hosts down" for c in clusters],
     )
     findings = volumeapi.find_volume_cluster_findings(clusters, dcn_site)
-    seen, expected = describe_findings(findings)
-    assert not findings, explain("API-008", dcn_site.name, seen, expected)
+    assert not findings, verdict.findings(dcn_site.name, findings)
 
 
 @pytest.mark.check("API-009", requirements=["R42"])
 @pytest.mark.reads
 def test_nova_and_cinder_list_site_az_alike(
-    site: Site, cloud: openstack.connection.Connection, evidence: Evidence
+    site: Site, cloud: openstack.connection.Connection, verdict: Verdict, evidence: Evidence
 ) -> None:
     """GET /os-availability-zone of Nova and of Cinder both list the site's AZ, available, under the
     same name: with cross_az_attach off a server attaches only volumes of its own AZ name."""
     compute_zones = evidence.add("nova: GET /os-availability-zone", computeapi.get_compute_zones(cloud))
     volume_zones = evidence.add("cinder: GET /os-availability-zone", volumeapi.get_volume_zones(cloud))
     findings = volumeapi.find_az_agreement_findings(compute_zones, volume_zones, site)
-    seen, expected = describe_findings(findings)
-    assert not findings, explain("API-009", site.name, seen, expected)
+    assert not findings, verdict.findings(site.name, findings)
