@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from dcn_checks import waiters
+from dcn_checks import glance, waiters
 from dcn_checks.errors import EXIT_INTERNAL, DcnChecksError, WaitError, WaitFailed, WaitTimeout
+from dcn_checks.glance import GlanceImage
 
 
 @dataclass
@@ -215,3 +218,163 @@ def test_wait_errors_are_dcn_checks_errors_that_exit_3(error: type[WaitError]) -
     assert issubclass(error, WaitError)
     assert issubclass(error, DcnChecksError)
     assert error.exit_code == EXIT_INTERNAL
+
+
+# --- the waits of the cloud's resources -------------------------------------------------------------
+
+GLANCE_DATA = Path(__file__).parent / "data" / "glance"
+
+
+@dataclass(frozen=True)
+class Server:
+    status: str
+    task_state: str | None = None
+
+
+@dataclass(frozen=True)
+class Volume:
+    status: str
+
+
+def captured_image(name: str, **change: object) -> GlanceImage:
+    return glance.parse_image(json.loads((GLANCE_DATA / name).read_text()) | change)
+
+
+def timing(fake: FakeTime) -> dict[str, Any]:
+    return {"timeout_s": 10.0, "interval_s": 1.0, "clock": fake.clock, "sleep": fake.sleep}
+
+
+@pytest.mark.parametrize(
+    ("states", "wanted", "probes"),
+    [
+        pytest.param([Server("BUILD", "spawning"), Server("ACTIVE")], ("ACTIVE",), 2, id="built"),
+        pytest.param([Server("ACTIVE", "powering-off"), Server("SHUTOFF")], ("SHUTOFF",), 2, id="stopped"),
+        pytest.param([Server("ACTIVE", "image_uploading"), Server("ACTIVE")], ("ACTIVE",), 2, id="task-must-end"),
+        pytest.param([Server("BUILD"), Server("ERROR")], ("ACTIVE", "ERROR"), 2, id="error-wanted"),
+    ],
+)
+def test_wait_for_server_status_returns_when_status_holds_and_no_task_is_left(
+    states: list[object], wanted: tuple[str, ...], probes: int
+) -> None:
+    fake = FakeTime()
+    result = waiters.wait_for_server_status(probe_of(states, fake), "s1", wanted, **timing(fake))
+    assert result == states[-1]
+    assert len(fake.sleeps) == probes - 1
+
+
+@pytest.mark.parametrize("status", ["ERROR", "DELETED"])
+def test_wait_for_server_status_fails_fast_when_the_server_goes_to_a_terminal_status(status: str) -> None:
+    fake = FakeTime()
+    states: list[object] = [Server("BUILD", "spawning"), Server(status)]
+    with pytest.raises(WaitFailed) as caught:
+        waiters.wait_for_server_status(probe_of(states, fake), "s1", **timing(fake))
+    assert caught.value.reason == f"server went to {status}"
+    assert str(caught.value).startswith("gave up waiting for server s1 ACTIVE after 1.0s")
+    assert str(caught.value).endswith(f"last state: {status} task=None")
+
+
+def test_wait_for_server_status_times_out_with_status_and_task() -> None:
+    fake = FakeTime()
+    states: list[object] = [Server("BUILD", "spawning")]
+    with pytest.raises(WaitTimeout) as caught:
+        waiters.wait_for_server_status(probe_of(states, fake), "s1", ("ACTIVE", "ERROR"), **timing(fake))
+    assert "waiting for server s1 ACTIVE/ERROR; last state: BUILD task=spawning" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("kind", "what"),
+    [
+        pytest.param({}, "volume v1", id="volume"),
+        pytest.param({"kind": "volume snapshot"}, "volume snapshot v1", id="snapshot"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("states", "outcome"),
+    [
+        pytest.param(["creating", "downloading", "available"], "available", id="available"),
+        pytest.param(["creating", "error"], "volume is error", id="error"),
+        pytest.param(["extending", "error_extending"], "volume is error_extending", id="error-of-an-action"),
+        pytest.param(["deleting", "error_deleting"], "volume is error_deleting", id="error-deleting"),
+    ],
+)
+def test_cinder_waits_return_at_the_status_and_fail_fast_on_any_error_status(
+    kind: dict[str, str], what: str, states: list[str], outcome: str
+) -> None:
+    fake = FakeTime()
+    probe = probe_of([Volume(status) for status in states], fake)
+    if outcome == "available":
+        assert waiters.wait_for_volume_status(probe, "v1", **kind, **timing(fake)) == Volume("available")
+        return
+    with pytest.raises(WaitFailed) as caught:
+        waiters.wait_for_volume_status(probe, "v1", **kind, **timing(fake))
+    assert caught.value.reason == outcome.replace("volume", what, 1)
+    assert len(fake.sleeps) == len(states) - 1
+
+
+def test_cinder_wait_for_an_error_status_returns_it() -> None:
+    fake = FakeTime()
+    probe = probe_of([Volume("creating"), Volume("error")], fake)
+    assert waiters.wait_for_volume_status(probe, "v1", ("error",), **timing(fake)) == Volume("error")
+
+
+@pytest.mark.parametrize(
+    ("captures", "stores", "outcome"),
+    [
+        pytest.param(
+            ["image-copy-accepted.json", "image-copy-importing-dcn1.json", "image-copy-task-still-held.json",
+             "image-active-three-stores.json"],
+            ("central", "dcn0", "dcn1"),
+            "settled",
+            id="copy-waits-for-the-task-to-let-go",
+        ),
+        pytest.param(["image-queued.json", "image-active-central.json"], ("central",), "settled", id="upload"),
+        pytest.param(
+            ["image-copy-importing-dcn0-dcn1.json", "image-copy-failed-dcn1-synthetic.json"],
+            ("central", "dcn0", "dcn1"),
+            "Glance reports the import to dcn1 failed (os_glance_failed_import)",
+            id="failed-import",
+        ),
+        pytest.param(["image-queued.json", ("image-queued.json", "killed")], ("central",), "image is killed",
+                     id="killed"),
+    ],
+)  # fmt: skip
+def test_wait_for_image_in_stores_waits_for_every_store_and_fails_fast_on_a_failed_import(
+    captures: list[Any], stores: tuple[str, ...], outcome: str
+) -> None:
+    fake = FakeTime()
+    images: list[object] = [
+        captured_image(c) if isinstance(c, str) else captured_image(c[0], status=c[1]) for c in captures
+    ]
+    probe = probe_of(images, fake)
+    if outcome == "settled":
+        assert waiters.wait_for_image_in_stores(probe, "i1", stores, **timing(fake)) == images[-1]
+        assert len(fake.sleeps) == len(images) - 1
+        return
+    with pytest.raises(WaitFailed) as caught:
+        waiters.wait_for_image_in_stores(probe, "i1", stores, **timing(fake))
+    assert caught.value.reason == outcome
+    assert "waiting for image i1 in store(s)" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("states", "outcome"),
+    [
+        pytest.param([Volume("deleting"), None], None, id="gone"),
+        pytest.param([Server("ERROR", "deleting"), None], None, id="error-server-being-deleted"),
+        pytest.param([Volume("deleting"), Volume("error_deleting")], "Cinder could not delete x1 (error_deleting)",
+                     id="error-deleting"),
+        pytest.param([Server("ACTIVE", "deleting"), Server("ERROR")], "Nova could not delete x1 (ERROR, no task)",
+                     id="server-delete-failed"),
+    ],
+)  # fmt: skip
+def test_wait_for_deleted_returns_once_gone_and_fails_fast_when_the_delete_failed(
+    states: list[object], outcome: str | None
+) -> None:
+    fake = FakeTime()
+    if outcome is None:
+        waiters.wait_for_deleted(probe_of(states, fake), "x1", **timing(fake))
+        assert len(fake.sleeps) == 1
+        return
+    with pytest.raises(WaitFailed) as caught:
+        waiters.wait_for_deleted(probe_of(states, fake), "x1", **timing(fake))
+    assert caught.value.reason == outcome
