@@ -9,7 +9,9 @@ ask a ``Host`` to run a command, read a file or stat it, at the paths the releas
 - ``AnsibleHost``: a real host through testinfra's ansible backend and the target's inventory.
 
 Connecting and reaching Keystone happen once, at session start (``connect_cloud``); every failure
-there is one ``TargetError`` line.
+there is one ``TargetError`` line. The API readers (``glance``, ``computeapi``, ``volumeapi``) call
+openstacksdk's resources and hand them to their parsers with ``from_resource``/``read_listing``, so
+that what leaves those modules is a frozen value, never an SDK resource or a dict.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ import logging
 import os
 import pwd
 import stat as stat_module
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from dcn_checks.errors import TargetError
 from dcn_checks.lab.nodes import BindMount, CommandResult, run
@@ -31,8 +33,24 @@ from dcn_checks.target import InventoryHost, Target
 
 if TYPE_CHECKING:
     import openstack.connection
+    from openstack.resource import Resource
 
-__all__ = ["AnsibleHost", "CommandResult", "FileStat", "Host", "LabHost", "connect_cloud", "get_hosts"]
+__all__ = [
+    "AnsibleHost",
+    "CommandResult",
+    "FileStat",
+    "Host",
+    "LabHost",
+    "connect_cloud",
+    "from_resource",
+    "from_resources",
+    "get_hosts",
+    "read_listing",
+]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,3 +242,51 @@ def _caused_by(err: BaseException, kind: type[BaseException]) -> bool:
 def _one_line(err: BaseException) -> str:
     text = str(err).strip().splitlines()
     return text[0] if text else type(err).__name__
+
+
+# --- openstacksdk resources to our values -------------------------------------------------------
+
+
+def from_resource(resource: Resource, parse: Callable[[Mapping[str, Any]], T]) -> T:
+    """Hand one openstacksdk resource to our parser of the API's own JSON for it.
+
+    The SDK renames fields (Cinder's and Nova's ``zone`` is its ``availability_zone``, Glance's
+    ``default`` its ``is_default``, ``zoneName`` its ``name``); our parsers are written and tested
+    against the bodies the API reference documents and the lab captured. So the resource goes back
+    to the names the server sent, without the SDK's computed fields and without the fields the server
+    left out.
+    """
+    return parse(_server_body(resource))
+
+
+def from_resources(resources: Iterable[Resource], key: str, parse: Callable[[Mapping[str, Any]], T]) -> T:
+    """Hand an SDK listing to our parser of the API's list body ``{key: [entry, ...]}``, e.g.
+    ``{"aggregates": [...]}`` for ``GET /os-aggregates``. Iterating the listing sends the requests."""
+    return parse({key: [_server_body(resource) for resource in resources]})
+
+
+def read_listing(
+    service: str,
+    request: str,
+    listing: Callable[[], Iterable[Resource]],
+    key: str,
+    parse: Callable[[Mapping[str, Any]], T],
+) -> T:
+    """Run one SDK listing (``request`` is the documented call, for the message) and parse it as
+    :func:`from_resources` does; an HTTP error or an unreachable service is one ``TargetError`` line,
+    e.g. ``nova: GET /os-aggregates: HTTP 403: Policy doesn't allow ...``."""
+    import keystoneauth1.exceptions
+    import openstack.exceptions
+
+    log.debug("%s: %s", service, request)
+    try:
+        return from_resources(listing(), key, parse)
+    except openstack.exceptions.HttpException as err:
+        details = " ".join(str(err.details or "").split()) or "no details"
+        raise TargetError(f"{service}: {request}: HTTP {err.status_code}: {details[:200]}") from err
+    except keystoneauth1.exceptions.ConnectionError as err:
+        raise TargetError(f"{service}: {request}: unreachable: {_one_line(err)}") from err
+
+
+def _server_body(resource: Resource) -> dict[str, Any]:
+    return resource.to_dict(headers=False, computed=False, ignore_none=True, original_names=True)

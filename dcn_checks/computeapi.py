@@ -8,6 +8,9 @@ site's compute hosts in it, and a server asked for in AZ ``dcn0`` lands on a dcn
 Nova reports hosts by the name nova-compute registers (``[DEFAULT] host``, often an FQDN such as
 ``dcn0-hci-0.localdomain``); the site model names nodes by their short name, so hosts are compared
 by the part before the first dot.
+
+The readers use openstacksdk's resources at the microversion it negotiates (aggregates, services
+and zones keep the fields read here at every microversion from 2.1 on).
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from typing import Any
 
 from openstack.connection import Connection
 
-from dcn_checks.errors import ParseError, TargetError
+from dcn_checks.clients import read_listing
+from dcn_checks.errors import ParseError
 from dcn_checks.model import Site
 from dcn_checks.serviceconf import Finding
 from dcn_checks.volumeapi import AvailabilityZone, parse_availability_zones
@@ -27,7 +31,6 @@ from dcn_checks.volumeapi import AvailabilityZone, parse_availability_zones
 log = logging.getLogger(__name__)
 
 COMPUTE_BINARY = "nova-compute"
-MICROVERSION = "2.1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,27 +139,29 @@ def describe_services(services: Sequence[ComputeService]) -> list[str]:
 # --- I/O ------------------------------------------------------------------------------------------
 
 
-def _get(conn: Connection, path: str) -> Mapping[str, Any]:
-    log.debug("nova: GET %s (microversion %s)", path, MICROVERSION)
-    response = conn.compute.get(path, microversion=MICROVERSION)
-    if response.status_code != 200:
-        raise TargetError(f"nova: GET {path}: HTTP {response.status_code}: {response.text[:200]}")
-    body = response.json()
-    if not isinstance(body, dict):
-        raise ParseError(f"nova: GET {path}: expected a JSON object")
-    return body
-
-
 def get_aggregates(conn: Connection) -> tuple[Aggregate, ...]:
     """``openstack aggregate list --long``."""
-    return parse_aggregates(_get(conn, "/os-aggregates"))
+    return read_listing("nova", "GET /os-aggregates", conn.compute.aggregates, "aggregates", parse_aggregates)
 
 
 def get_compute_services(conn: Connection) -> tuple[ComputeService, ...]:
     """``openstack compute service list --service nova-compute``."""
-    return parse_compute_services(_get(conn, f"/os-services?binary={COMPUTE_BINARY}"))
+    return read_listing(
+        "nova",
+        f"GET /os-services?binary={COMPUTE_BINARY}",
+        lambda: conn.compute.services(binary=COMPUTE_BINARY),
+        "services",
+        parse_compute_services,
+    )
 
 
 def get_compute_zones(conn: Connection) -> tuple[AvailabilityZone, ...]:
     """``openstack availability zone list --compute``."""
-    return parse_availability_zones(_get(conn, "/os-availability-zone"), "nova: GET /os-availability-zone")
+    request = "GET /os-availability-zone"
+    return read_listing(
+        "nova",
+        request,
+        conn.compute.availability_zones,
+        "availabilityZoneInfo",
+        lambda body: parse_availability_zones(body, f"nova: {request}"),
+    )

@@ -7,18 +7,21 @@ stores, and expects the same image ID in every store at ``rbd://<fsid of that si
 <id>/snap``; ``glance stores-delete --store dcn1`` removes one copy.
 
 The pure half parses what Glance returns into typed values and decides (is the copy done, did it
-fail). The I/O half is thin over python-glanceclient, the client behind the document's ``glance``
-commands, on an openstacksdk connection's Keystone session; every HTTP error becomes a GlanceError
-with Glance's own message. Central's Glance comes from the catalog; pass an edge Glance's URL
-(``Site.glance_endpoint``, ``LabInfo.glance``) as ``endpoint``. Do cross-site work on central: a DCN
-Glance cannot copy to, delete from, or delete an image with a location in, a store it lacks
-(glance-lab-notes, gotcha 5). Logs carry methods, endpoints, image and store IDs, never tokens.
+fail). The I/O half is thin over openstacksdk's image proxy (stores, import info, images, the
+copy-image import, delete from one store), with python-glanceclient only for the upload into one
+store, which the SDK cannot send; both run on the connection's Keystone session, and every HTTP
+error becomes a GlanceError with Glance's own message. Central's Glance comes from the catalog;
+pass an edge Glance's URL (``Site.glance_endpoint``, ``LabInfo.glance``) as ``endpoint``. Do
+cross-site work on central: a DCN Glance cannot copy to, delete from, or delete an image with a
+location in, a store it lacks (glance-lab-notes, gotcha 5). Logs carry methods, endpoints, image
+and store IDs, never tokens.
 """
 
 from __future__ import annotations
 
 import html
 import io
+import itertools
 import logging
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -27,10 +30,14 @@ from typing import Any, BinaryIO, Literal, TypeVar, cast, get_args
 
 import glanceclient
 from glanceclient import exc as glance_exc
+from keystoneauth1 import exceptions as ksa_exc
+from openstack import exceptions as sdk_exc
 from openstack.connection import Connection
+from openstack.image.v2._proxy import Proxy as ImageProxy
 from openstack.image.v2.image import Image as SdkImage
+from openstack.image.v2.service_info import Store as SdkStore
 
-from dcn_checks import waiters
+from dcn_checks.clients import from_resource, from_resources
 from dcn_checks.errors import GlanceError, ParseError
 from dcn_checks.rbd import Location, parse_location
 
@@ -173,11 +180,28 @@ def parse_image(data: Mapping[str, object]) -> GlanceImage:
     )
 
 
-def parse_error_message(details: str) -> str:
-    """Glance's own words from an error python-glanceclient raised, e.g. ``"409 Conflict: Store for
-    identifier nosuch not found"`` → ``"Store for identifier nosuch not found"``.
+def parse_sdk_image(image: SdkImage) -> GlanceImage:
+    """Parse an image as openstacksdk returns it, by the fields Glance sent (:func:`parse_image`).
 
-    Glance's error pages are HTML: glanceclient strips the tags but not the entities (``&#x27;dcn0&#x27;``).
+    The SDK's Image keeps what it does not declare (``stores``, ``os_glance_importing_to_stores``,
+    ``os_glance_failed_import``, ``os_glance_import_task``) in ``properties``; Glance sends those at
+    the top level of the image, where :func:`parse_image` reads them.
+    """
+    return from_resource(image, _parse_sdk_image_body)
+
+
+def _parse_sdk_image_body(body: Mapping[str, object]) -> GlanceImage:
+    properties = body.get("properties")
+    lifted = dict(properties) if isinstance(properties, Mapping) else {}
+    return parse_image(lifted | {key: value for key, value in body.items() if key != "properties"})
+
+
+def parse_error_message(details: str) -> str:
+    """Glance's own words from the details of an error openstacksdk or python-glanceclient raised,
+    e.g. ``"409 Conflict: Store for identifier nosuch not found"`` → ``"Store for identifier nosuch
+    not found"``.
+
+    Glance's error pages are HTML: both clients strip the tags but not the entities (``&#x27;dcn0&#x27;``).
     """
     text = html.unescape(details).strip()
     return re.sub(r"^\d{3} [A-Za-z][A-Za-z -]*:\s*", "", text) or text
@@ -268,29 +292,87 @@ def find_default_store(stores: Iterable[Store]) -> Store | None:
     return next((store for store in stores if store.is_default), None)
 
 
-# --- I/O: thin over python-glanceclient -----------------------------------------------------------
+# --- I/O: openstacksdk's image proxy; python-glanceclient for the upload to one store -------------
+
+
+def get_image_proxy(conn: Connection, endpoint: str | None = None) -> ImageProxy:
+    """openstacksdk's image proxy of the Glance at ``endpoint``; the catalog's (``conn.image``) when None.
+
+    A DCN site's Glance is in no catalog (THT registers no endpoint for GlanceApiEdge), so the proxy
+    is bound to its URL as the SDK binds an ``image_endpoint_override``: discover the version at the
+    URL (Glance answers its unversioned root with its list of versions), then send every request to
+    the v2 URL Glance names. The proxy shares the connection's session, so its token and its cache of
+    version documents.
+    """
+    if not endpoint:
+        catalog = conn.image
+        if not isinstance(catalog, ImageProxy):
+            raise GlanceError("glance (catalog)", None, "the catalog's image endpoint has no Images API v2")
+        return catalog
+
+    def proxy(url: str, min_version: str | None = None, max_version: str | None = None) -> ImageProxy:
+        return ImageProxy(
+            conn.session,
+            service_type="image",
+            interface=conn.config.get_interface(),
+            region_name=conn.config.get_region_name(),
+            endpoint_override=url,
+            min_version=min_version,
+            max_version=max_version,
+        )
+
+    found = _call(
+        "version discovery",
+        endpoint,
+        lambda: proxy(endpoint, min_version="2", max_version="2.latest").get_endpoint_data(),
+    )
+    if found is None or not found.service_url:
+        raise GlanceError(f"glance ({endpoint}): version discovery", None, "no Images API v2 answers at this URL")
+    return proxy(found.service_url)
 
 
 def get_stores(conn: Connection, *, endpoint: str | None = None) -> tuple[Store, ...]:
     """``glance stores-info``: the stores of the Glance at ``endpoint`` (central's from the catalog by default)."""
-    body = _call("GET /v2/info/stores", endpoint, lambda: _client(conn, endpoint).images.get_stores_info())
-    return parse_stores(dict(body))
+    return _call(
+        "GET /v2/info/stores",
+        endpoint,
+        lambda: from_resources(get_image_proxy(conn, endpoint).stores(), "stores", parse_stores),
+    )
 
 
 def get_import_methods(conn: Connection, *, endpoint: str | None = None) -> frozenset[str]:
     """``glance import-info``: the import methods that Glance enables (``enabled_import_methods``)."""
-    body = _call("GET /v2/info/import", endpoint, lambda: _client(conn, endpoint).images.get_import_info())
-    return parse_import_methods(dict(body))
+    return _call(
+        "GET /v2/info/import",
+        endpoint,
+        lambda: from_resource(get_image_proxy(conn, endpoint).get_import_info(), parse_import_methods),
+    )
 
 
 def get_image(conn: Connection, image_id: str, *, endpoint: str | None = None) -> GlanceImage:
     """``glance image-show``: the image as the Glance at ``endpoint`` shows it."""
-    return _get_image(_client(conn, endpoint), image_id, endpoint)
+    return _get_image(get_image_proxy(conn, endpoint), image_id, endpoint)
 
 
-def _get_image(client: Any, image_id: str, endpoint: str | None) -> GlanceImage:
-    data = _call(f"GET /v2/images/{image_id}", endpoint, lambda: client.images.get(image_id))
-    return parse_image(dict(data))
+def _get_image(proxy: ImageProxy, image_id: str, endpoint: str | None) -> GlanceImage:
+    return _call(f"GET /v2/images/{image_id}", endpoint, lambda: parse_sdk_image(proxy.get_image(image_id)))
+
+
+def get_images(
+    conn: Connection, *, status: ImageStatus | None = None, limit: int = 5, endpoint: str | None = None
+) -> tuple[GlanceImage, ...]:
+    """``glance image-list --limit <limit>``: up to ``limit`` images (of one ``status``) as the Glance
+    at ``endpoint`` lists them (``GET /v2/images?status=<status>&limit=<limit>``)."""
+    query: dict[str, object] = {"status": status} if status else {}
+    query["limit"] = limit
+    operation = f"GET /v2/images?{'&'.join(f'{key}={value}' for key, value in query.items())}"
+
+    def first_page() -> tuple[GlanceImage, ...]:
+        # The SDK follows Glance's next links: stop at ``limit`` instead of walking every image.
+        listing = get_image_proxy(conn, endpoint).images(**query)
+        return tuple(parse_sdk_image(image) for image in itertools.islice(listing, limit))
+
+    return _call(operation, endpoint, first_page)
 
 
 def create_image(
@@ -304,16 +386,13 @@ def create_image(
     """Create an image record (status ``queued``, no data yet) and return it.
 
     Separate from the upload so that the caller records the ID for cleanup before any data moves.
-    Name test images ``dcnchk-<run>-<purpose>`` so a sweep can find them.
+    Name test images ``dcnchk-<run>-<purpose>`` so a sweep can find them. This is the SDK's Image
+    resource, the plain ``POST /v2/images`` of ``glance image-create``: the proxy's ``create_image``
+    is the cloud layer's, which looks the name up first and adds ``owner_specified.openstack.*``
+    properties.
     """
-    data = _call(
-        "POST /v2/images",
-        endpoint,
-        lambda: _client(conn, endpoint).images.create(
-            name=name, disk_format=disk_format, container_format=container_format
-        ),
-    )
-    image = parse_image(dict(data))
+    record = SdkImage.new(name=name, disk_format=disk_format, container_format=container_format)
+    image = _call("POST /v2/images", endpoint, lambda: parse_sdk_image(record.create(get_image_proxy(conn, endpoint))))
     log.info("created image %s (%s)", image.image_id, name)
     return image
 
@@ -333,6 +412,9 @@ def upload_image_to_store(
     when the data is written, so the image is active in that one store on return. It works even where
     ``enabled_import_methods`` lacks glance-direct (TripleO's ussuri default). ``size`` (taken from
     ``data`` when it is bytes) spares glance_store its resize-before-write on RBD.
+
+    python-glanceclient does it: openstacksdk's upload (``Image.upload``) sends no store header, so
+    Glance would write to its default store, and its store-aware path is the import, not this call.
     """
     if isinstance(data, bytes):
         size = len(data) if size is None else size
@@ -358,49 +440,36 @@ def copy_image_to_stores(
 
     Returns on Glance's 202; the copy runs in the background, in the Glance process that got the call
     (so use central's Glance for a store an edge Glance lacks); follow up with
-    :func:`wait_for_image_in_stores`. Glance refuses synchronously, raising GlanceError with its
-    message: 409 for a store it does not have ("Store for identifier X not found") or while another
-    import holds the image ("Image has active task"), 400 for a store that has the image already.
+    :func:`dcn_checks.waiters.wait_for_image_in_stores`. Glance refuses synchronously, raising
+    GlanceError with its message: 409 for a store it does not have ("Store for identifier X not
+    found") or while another import holds the image ("Image has active task"), 400 for a store that
+    has the image already.
 
     ``all_stores_must_succeed`` is Glance's API default, True; the ``glance image-import`` CLI sends
     false unless told ``--disallow-failure``.
     """
     targets = check_store_ids(stores)
-    _call(
-        f"POST /v2/images/{image_id}/import copy-image to {','.join(targets)}",
-        endpoint,
-        lambda: _client(conn, endpoint).images.image_import(
-            image_id, method=COPY_IMAGE, stores=list(targets), allow_failure=not all_stores_must_succeed
-        ),
-    )
+
+    def request() -> None:
+        proxy = get_image_proxy(conn, endpoint)
+        # The SDK's import_image refuses an image without its disk and container formats, which only
+        # the record has; and it returns Glance's refusals as responses instead of raising them.
+        image = proxy.get_image(image_id)
+        to_stores: list[str | SdkStore] = list(targets)
+        response = proxy.import_image(
+            image, method=COPY_IMAGE, stores=to_stores, all_stores_must_succeed=all_stores_must_succeed
+        )
+        sdk_exc.raise_from_response(response)
+
+    _call(f"POST /v2/images/{image_id}/import copy-image to {','.join(targets)}", endpoint, request)
     log.info("copy-image of %s to %s accepted", image_id, ",".join(targets))
 
 
-def wait_for_image_in_stores(
-    conn: Connection,
-    image_id: str,
-    stores: Collection[str],
-    *,
-    timeout_s: float,
-    endpoint: str | None = None,
-    interval_s: float = waiters.DEFAULT_INTERVAL_S,
-) -> GlanceImage:
-    """Wait until the image is active in every one of ``stores`` and no import holds it; return it.
-
-    Fails fast (WaitFailed) when Glance marks one of ``stores`` in ``os_glance_failed_import`` or the
-    image is killed or deleted; raises WaitTimeout with the last state otherwise.
-    """
-    wanted = frozenset(stores)
-    client = _client(conn, endpoint)  # one client, so the image schema is fetched once, not per probe
-    return waiters.wait_for(
-        lambda: _get_image(client, image_id, endpoint),
-        lambda image: is_image_settled_in_stores(image, wanted),
-        timeout_s=timeout_s,
-        description=f"image {image_id} in store(s) {_join(wanted)}",
-        fail_fast=lambda image: find_import_failure(image, wanted),
-        describe=describe_image_state,
-        interval_s=interval_s,
-    )
+def image_probe(conn: Connection, image_id: str, *, endpoint: str | None = None) -> Callable[[], GlanceImage]:
+    """The probe of an image wait (:func:`dcn_checks.waiters.wait_for_image_in_stores`): ``image-show``
+    on one proxy, so that an edge Glance's version is discovered once, not at every probe."""
+    proxy = get_image_proxy(conn, endpoint)
+    return lambda: _get_image(proxy, image_id, endpoint)
 
 
 def delete_image_from_store(
@@ -414,7 +483,7 @@ def delete_image_from_store(
     return _delete(
         f"DELETE /v2/stores/{store_id}/{image_id}",
         endpoint,
-        lambda: _client(conn, endpoint).images.delete_from_store(store_id, image_id),
+        lambda: get_image_proxy(conn, endpoint).delete_image(image_id, store=store_id, ignore_missing=False),
         ignore_missing,
     )
 
@@ -428,7 +497,7 @@ def delete_image(conn: Connection, image_id: str, *, ignore_missing: bool = True
     return _delete(
         f"DELETE /v2/images/{image_id}",
         endpoint,
-        lambda: _client(conn, endpoint).images.delete(image_id),
+        lambda: get_image_proxy(conn, endpoint).delete_image(image_id, ignore_missing=False),
         ignore_missing,
     )
 
@@ -457,15 +526,21 @@ def _client(conn: Connection, endpoint: str | None) -> Any:
 
 
 def _call(operation: str, endpoint: str | None, call: Callable[[], T]) -> T:
-    """Run one glanceclient call; translate its HTTP and connection errors into GlanceError."""
+    """Run one SDK or glanceclient call; translate its HTTP and connection errors into GlanceError.
+
+    Both clients report Glance's HTML error page as ``"<status> <reason>: <Glance's message>"``.
+    """
     where = f"({endpoint or 'catalog'})"
     log.debug("glance %s: %s", where, operation)
     try:
         return call()
+    except sdk_exc.HttpException as err:
+        message = parse_error_message(str(err.details or err.message))
+        raise GlanceError(f"glance {where}: {operation}", err.status_code, message) from err
     except glance_exc.HTTPException as err:
         status = err.code if isinstance(err.code, int) else None
         raise GlanceError(f"glance {where}: {operation}", status, parse_error_message(str(err.details))) from err
-    except (glance_exc.CommunicationError, glance_exc.InvalidEndpoint) as err:
+    except (ksa_exc.ConnectionError, glance_exc.CommunicationError, glance_exc.InvalidEndpoint) as err:
         raise GlanceError(f"glance {where}: {operation}", None, str(err)) from err
 
 

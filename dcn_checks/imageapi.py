@@ -13,19 +13,16 @@ locations are observed on images that already exist, so the check stays read-onl
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import glanceclient
-from glanceclient import exc as glance_exc
 from keystoneauth1.identity.base import BaseIdentityPlugin
 from openstack.connection import Connection
 
-from dcn_checks.errors import GlanceError, ParseError, TargetError
-from dcn_checks.glance import GlanceImage, parse_error_message, parse_image
+from dcn_checks.errors import ParseError, TargetError
+from dcn_checks.glance import GlanceImage, get_images
 from dcn_checks.model import SiteModel
 from dcn_checks.serviceconf import Finding, is_same_endpoint
 
@@ -151,15 +148,4 @@ def get_catalog_endpoint(conn: Connection, service_type: str, interface: str) ->
 
 def list_active_images(conn: Connection, endpoint: str, *, limit: int = 5) -> tuple[GlanceImage, ...]:
     """Up to ``limit`` active images as the Glance at ``endpoint`` lists them (``GET /v2/images``)."""
-    client = glanceclient.Client("2", endpoint=endpoint, session=conn.session)
-    operation = f"GET /v2/images?status=active&limit={limit}"
-    log.debug("glance (%s): %s", endpoint, operation)
-    try:
-        listing = client.images.list(filters={"status": "active"}, page_size=limit)
-        raw = [dict(image) for image in itertools.islice(listing, limit)]
-    except glance_exc.HTTPException as err:
-        status = err.code if isinstance(err.code, int) else None
-        raise GlanceError(f"glance ({endpoint}): {operation}", status, parse_error_message(str(err.details))) from err
-    except (glance_exc.CommunicationError, glance_exc.InvalidEndpoint) as err:
-        raise GlanceError(f"glance ({endpoint}): {operation}", None, str(err)) from err
-    return tuple(parse_image(image) for image in raw)
+    return get_images(conn, status="active", limit=limit, endpoint=endpoint)

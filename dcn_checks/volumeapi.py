@@ -5,8 +5,10 @@ named ``<CinderVolumeCluster>@<backend>`` (e.g. ``dcn0@tripleo_ceph``), which th
 from microversion 3.7 on. Every site's AZ must exist with the same name in Nova and Cinder, or a
 server and its volumes cannot meet (``cross_az_attach = False``).
 
-Calls go through the SDK's block-storage adapter as plain GETs with a microversion, so the evidence
-is the documented request (``GET /os-services?binary=cinder-volume``) and its answer.
+The readers use openstacksdk's block-storage resources (services, clusters, zones). The services
+and clusters are read at microversion 3.7, the first that shows clusters, rather than at the one
+the SDK would negotiate: the evidence then names the documented request and version, and a Cinder
+without clusters refuses the version instead of answering without the field.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from openstack.block_storage.v3._proxy import Proxy as BlockStorageProxy
 from openstack.connection import Connection
 
+from dcn_checks.clients import read_listing
 from dcn_checks.errors import ParseError, TargetError
 from dcn_checks.model import Site
 from dcn_checks.serviceconf import Finding
@@ -211,28 +215,43 @@ def describe_zones(zones: Sequence[AvailabilityZone]) -> list[str]:
 # --- I/O ------------------------------------------------------------------------------------------
 
 
-def _get(conn: Connection, path: str, microversion: str) -> Mapping[str, Any]:
-    """GET a Block Storage API path (relative to the project's endpoint) and return its JSON body."""
-    log.debug("cinder: GET %s (microversion %s)", path, microversion)
-    response = conn.block_storage.get(path, microversion=microversion)
-    if response.status_code != 200:
-        raise TargetError(f"cinder: GET {path}: HTTP {response.status_code}: {response.text[:200]}")
-    body = response.json()
-    if not isinstance(body, dict):
-        raise ParseError(f"cinder: GET {path}: expected a JSON object")
-    return body
+def _cinder_v3(conn: Connection) -> BlockStorageProxy:
+    """The SDK's Block Storage v3 proxy: the cluster API and microversions exist only in v3."""
+    proxy = conn.block_storage
+    if not isinstance(proxy, BlockStorageProxy):
+        raise TargetError("cinder: the catalog's block-storage endpoint has no Block Storage API v3")
+    return proxy
 
 
 def get_volume_services(conn: Connection) -> tuple[VolumeService, ...]:
     """``openstack volume service list --service cinder-volume`` (with clusters: microversion 3.7)."""
-    return parse_volume_services(_get(conn, f"/os-services?binary={VOLUME_BINARY}", CLUSTER_MICROVERSION))
+    return read_listing(
+        "cinder",
+        f"GET /os-services?binary={VOLUME_BINARY}",
+        lambda: _cinder_v3(conn).services(binary=VOLUME_BINARY, microversion=CLUSTER_MICROVERSION),
+        "services",
+        parse_volume_services,
+    )
 
 
 def get_volume_clusters(conn: Connection) -> tuple[VolumeCluster, ...]:
     """``cinder --os-volume-api-version 3.7 cluster-list --detailed``."""
-    return parse_volume_clusters(_get(conn, "/clusters/detail", CLUSTER_MICROVERSION))
+    return read_listing(
+        "cinder",
+        "GET /clusters/detail",
+        lambda: _cinder_v3(conn).clusters(details=True, microversion=CLUSTER_MICROVERSION),
+        "clusters",
+        parse_volume_clusters,
+    )
 
 
 def get_volume_zones(conn: Connection) -> tuple[AvailabilityZone, ...]:
     """``openstack availability zone list --volume``."""
-    return parse_availability_zones(_get(conn, "/os-availability-zone", "3.0"), "cinder: GET /os-availability-zone")
+    request = "GET /os-availability-zone"
+    return read_listing(
+        "cinder",
+        request,
+        lambda: _cinder_v3(conn).availability_zones(),
+        "availabilityZoneInfo",
+        lambda body: parse_availability_zones(body, f"cinder: {request}"),
+    )

@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from openstack.compute.v2.aggregate import Aggregate as SdkAggregate
+from openstack.compute.v2.service import Service as SdkService
 
+from dcn_checks.clients import from_resources
 from dcn_checks.computeapi import (
     find_aggregate_findings,
     find_compute_service_findings,
@@ -74,3 +77,11 @@ def test_compute_down_or_in_another_zone_is_found() -> None:
 def test_parse_aggregates_refuses_an_aggregate_without_name() -> None:
     with pytest.raises(ParseError, match="malformed aggregate"):
         parse_aggregates({"aggregates": [{"availability_zone": "dcn0"}]})
+
+
+def test_sdk_aggregates_and_services_parse_as_novas_answers() -> None:
+    """openstacksdk renames ``zone`` to ``availability_zone``; the readers give it back before parsing."""
+    aggregates = [SdkAggregate.existing(**entry) for entry in aggregates_body()["aggregates"]]
+    services = [SdkService.existing(**entry) for entry in services_body()["services"]]
+    assert from_resources(aggregates, "aggregates", parse_aggregates) == parse_aggregates(aggregates_body())
+    assert from_resources(services, "services", parse_compute_services) == parse_compute_services(services_body())

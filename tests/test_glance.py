@@ -5,8 +5,10 @@ Captures in ``tests/data/glance/`` are the verbatim JSON of ``GET /v2/info/store
 image through the document's workflow: created (``queued``), uploaded to central, then each distinct
 state seen while one copy-image to dcn0+dcn1 ran, polled every few ms (``image-copy-*``), and after
 ``DELETE /v2/stores/dcn1/{id}``. ``errors.json`` holds the ``details`` python-glanceclient raised for
-each refusal. ``image-copy-failed-dcn1-synthetic.json`` is made by hand from ``image-copy-importing-dcn1``,
-with the ``os_glance_failed_import`` that glance-lab-notes measured for a failed store.
+each refusal, ``error-pages.json`` the status, content type and HTML page of four refusals as Glance
+sent them to openstacksdk. ``image-copy-failed-dcn1-synthetic.json`` is made by hand from
+``image-copy-importing-dcn1``, with the ``os_glance_failed_import`` that glance-lab-notes measured for a
+failed store.
 """
 
 from __future__ import annotations
@@ -16,10 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from glanceclient import exc as glance_exc  # type: ignore[import-untyped]
+from keystoneauth1 import exceptions as ksa_exc
+from openstack import exceptions as sdk_exc
 from openstack.image.v2.image import Image as SdkImage
+from openstack.image.v2.service_info import Import as SdkImport
+from openstack.image.v2.service_info import Store as SdkStore
 
 from dcn_checks import glance, waiters
+from dcn_checks.clients import from_resource, from_resources
 from dcn_checks.errors import DcnChecksError, GlanceError, ParseError, WaitFailed
 from dcn_checks.glance import GlanceImage, Store
 
@@ -272,6 +280,26 @@ def test_get_image_stores_agrees_for_sdk_and_glance_images(capture: str) -> None
     assert glance.get_image_stores(image(capture)) == image(capture).stores
 
 
+# --- openstacksdk's resources, read by the same parsers -------------------------------------------
+
+
+@pytest.mark.parametrize("capture", [*COPY_SEQUENCE, "image-queued.json", "image-after-store-delete-dcn1.json"])
+def test_parse_sdk_image_reads_what_glance_sent_though_the_sdk_moves_it_to_properties(capture: str) -> None:
+    assert glance.parse_sdk_image(sdk_image(capture)) == image(capture)
+
+
+@pytest.mark.parametrize("capture", ["stores-central.json", "stores-dcn0.json"])
+def test_sdk_stores_parse_as_glances_store_info(capture: str) -> None:
+    body = read(capture)
+    stores = [SdkStore.existing(**entry) for entry in body["stores"]]
+    assert from_resources(stores, "stores", glance.parse_stores) == glance.parse_stores(body)
+
+
+def test_sdk_import_info_parses_as_glances_import_info() -> None:
+    body = read("import-info-ussuri.json")
+    assert from_resource(SdkImport.existing(**body), glance.parse_import_methods) == {"web-download", "copy-image"}
+
+
 # --- deciding: is the copy done, did it fail ------------------------------------------------------
 
 
@@ -405,6 +433,39 @@ def test_parse_error_message_keeps_glances_words_without_status_or_entities(key:
     assert glance.parse_error_message(read("errors.json")[key]) == message
 
 
+def sdk_refusal(key: str) -> sdk_exc.HttpException:
+    """What openstacksdk raises for a captured Glance error page (``raise_from_response``)."""
+    page = read("error-pages.json")[key]
+    response = requests.Response()
+    response.status_code = page["status"]
+    response.headers["Content-Type"] = page["content_type"]
+    response._content = page["body"].encode()
+    with pytest.raises(sdk_exc.HttpException) as raised:
+        sdk_exc.raise_from_response(response)
+    return raised.value
+
+
+@pytest.mark.parametrize(
+    ("key", "status", "message"),
+    [
+        ("409-unknown-store", 409, "Store for identifier nosuch not found"),
+        ("400-already-present", 400, "Image is already present at store 'dcn0'"),
+        ("404-not-in-store", 404, f"Image {IMAGE_ID} is not stored in store dcn1."),
+        ("404-image-gone", 404, f"No image found with ID {IMAGE_ID}"),
+    ],
+)
+def test_sdk_refusals_become_glance_errors_with_glances_words(key: str, status: int, message: str) -> None:
+    raised = sdk_refusal(key)
+
+    def call() -> None:
+        raise raised
+
+    with pytest.raises(GlanceError) as caught:
+        glance._call("POST /v2/images/x/import", None, call)
+    assert (caught.value.status, caught.value.message) == (status, message)
+    assert caught.value.__cause__ is raised
+
+
 @pytest.mark.parametrize(
     ("raised", "status", "message"),
     [
@@ -416,6 +477,12 @@ def test_parse_error_message_keeps_glances_words_without_status_or_entities(key:
         ),
         pytest.param(glance_exc.HTTPBadRequest("400 Bad Request: x &#x27;y&#x27;"), 400, "x 'y'", id="400"),
         pytest.param(glance_exc.CommunicationError("Error finding address"), None, "Error finding address", id="down"),
+        pytest.param(
+            ksa_exc.ConnectFailure("Unable to establish connection"),
+            None,
+            "Unable to establish connection",
+            id="sdk-down",
+        ),
     ],
 )
 def test_glance_refusals_become_glance_errors_with_status_and_message(
@@ -440,12 +507,16 @@ def test_glance_refusals_become_glance_errors_with_status_and_message(
         pytest.param(glance_exc.HTTPNotFound("404 Not Found: gone"), True, False, id="missing-ignored"),
         pytest.param(glance_exc.HTTPNotFound("404 Not Found: gone"), False, 404, id="missing-raised"),
         pytest.param(glance_exc.HTTPForbidden("403 Forbidden: last store"), True, 403, id="forbidden-always-raised"),
+        pytest.param("404-not-in-store", True, False, id="sdk-missing-ignored"),
+        pytest.param("404-image-gone", False, 404, id="sdk-missing-raised"),
     ],
 )
 def test_delete_ignores_only_not_found_and_only_when_asked(
-    raised: Exception | None, ignore_missing: bool, outcome: bool | int
+    raised: Exception | str | None, ignore_missing: bool, outcome: bool | int
 ) -> None:
     def call() -> None:
+        if isinstance(raised, str):
+            raise sdk_refusal(raised)
         if raised is not None:
             raise raised
 

@@ -12,7 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from openstack.block_storage.v3.availability_zone import AvailabilityZone as SdkAvailabilityZone
+from openstack.block_storage.v3.cluster import Cluster as SdkCluster
+from openstack.block_storage.v3.service import Service as SdkService
 
+from dcn_checks.clients import from_resources
 from dcn_checks.errors import ParseError
 from dcn_checks.model import model_with_sites
 from dcn_checks.serviceconf import Finding
@@ -122,3 +126,15 @@ def test_availability_zones_must_agree_between_nova_and_cinder() -> None:
     )
     # central has only a controller in the model: Nova cannot list its AZ, Cinder must
     assert find_az_agreement_findings(compute, volume, MODEL.central) == ()
+
+
+def test_sdk_services_clusters_and_zones_parse_as_cinders_answers() -> None:
+    """openstacksdk renames ``zone`` and ``zoneName``; the readers give the names back before parsing."""
+    services, clusters, zones = healthy_services(), healthy_clusters(), load("availability-zones.json")
+    sdk_services = [SdkService.existing(**e) for e in services["services"]]
+    sdk_clusters = [SdkCluster.existing(**e) for e in clusters["clusters"]]
+    sdk_zones = [SdkAvailabilityZone.existing(**e) for e in zones["availabilityZoneInfo"]]
+    assert from_resources(sdk_services, "services", parse_volume_services) == parse_volume_services(services)
+    assert from_resources(sdk_clusters, "clusters", parse_volume_clusters) == parse_volume_clusters(clusters)
+    parsed_zones = from_resources(sdk_zones, "availabilityZoneInfo", parse_availability_zones)
+    assert parsed_zones == parse_availability_zones(zones)
