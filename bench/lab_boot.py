@@ -72,8 +72,11 @@ def measure(info: deploy.LabInfo, repeat: int) -> None:
     try:
         glance.upload_image_to_store(conn, image.image_id, os.urandom(IMAGE_BYTES), model.central.store_id)
         glance.copy_image_to_stores(conn, image.image_id, [model.site(name).store_id for name in dcn])
-        glance.wait_for_image_in_stores(
-            conn, image.image_id, [site.store_id for site in model.sites], timeout_s=TIMEOUT_S
+        waiters.wait_for_image_in_stores(
+            glance.image_probe(conn, image.image_id),
+            image.image_id,
+            [site.store_id for site in model.sites],
+            timeout_s=TIMEOUT_S,
         )
         for site in dcn:
             boots, deletes = [], []

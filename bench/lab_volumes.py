@@ -67,7 +67,7 @@ def image_in_stores(conn: Connection, name: str, stores: list[str]) -> str:
     copies = [store for store in stores if store != "central"]
     if copies:
         glance.copy_image_to_stores(conn, image.image_id, copies)
-    glance.wait_for_image_in_stores(conn, image.image_id, stores, timeout_s=60)
+    waiters.wait_for_image_in_stores(glance.image_probe(conn, image.image_id), image.image_id, stores, timeout_s=60)
     return image.image_id
 
 

@@ -8,6 +8,7 @@ because 2 means "interrupted" in our exit codes.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 import time
@@ -32,7 +33,9 @@ from dcn_checks.inputs import clip
 from dcn_checks.release import RELEASE_NAMES
 
 if TYPE_CHECKING:
+    from dcn_checks.ledger import RunStatus
     from dcn_checks.model import SiteModel
+    from dcn_checks.target import Target
 
 log = logging.getLogger("dcn_checks")
 #: pytest's hook marker, without importing pytest for the commands that do not run it.
@@ -84,6 +87,9 @@ def _cmd_lint(args: argparse.Namespace) -> int:
 DEFAULT_LAB_DIR = ".lab/default"
 
 
+#: ``lab up --osd-gib``'s default, the lab's own (``dcn_checks.lab.ceph.DEFAULT_OSD_BYTES``; a lab test
+#: keeps the two equal): the CLI does not import the lab to build its parser.
+DEFAULT_OSD_GIB = 10
 #: The most DCN sites ``lab up --sites`` deploys: each adds a Ceph cluster, a Glance and a
 #: cinder-volume, about 0.6 GiB of memory, so 20 sites already ask for about 13 GiB.
 MAX_LAB_SITES = 20
@@ -108,12 +114,14 @@ def _lab_model(args: argparse.Namespace) -> SiteModel:
     return model_with_sites(sites, release=args.release or "ussuri", key_option=args.key_option or 2)
 
 
-def _lab_settings(release: str, dcn_sites: int, faults: Sequence[str]) -> str:
-    return f"release {release}, {dcn_sites} DCN site(s), faults: {', '.join(sorted(faults)) or 'none'}"
+def _lab_settings(release: str, dcn_sites: int, faults: Sequence[str], osd_gib: int = DEFAULT_OSD_GIB) -> str:
+    osds = "" if osd_gib == DEFAULT_OSD_GIB else f", OSDs of {osd_gib} GiB"
+    return f"release {release}, {dcn_sites} DCN site(s), faults: {', '.join(sorted(faults)) or 'none'}{osds}"
 
 
 def _cmd_lab_up(args: argparse.Namespace) -> int:
     from dcn_checks.lab import deploy
+    from dcn_checks.lab.capacity import GIB, check_disk_space
     from dcn_checks.lab.faults import get_faults
     from dcn_checks.lab.install import ensure_lab_deps
     from dcn_checks.model import load_model
@@ -122,10 +130,14 @@ def _cmd_lab_up(args: argparse.Namespace) -> int:
     # Everything local is judged before anything slow: options, model, faults, the directory.
     model = _lab_model(args)
     faults = get_faults(args.fault, model)
+    osd_bytes = args.osd_gib * GIB
     if deploy.is_lab_dir(lab_dir) and deploy.is_up(lab_dir):
         info = deploy.read_lab_info(lab_dir)
-        running = _lab_settings(info.release, len(load_model(info.model_path).dcn_sites), info.faults) if info else ""
-        if running != _lab_settings(model.release, len(model.dcn_sites), tuple(f.name for f in faults)):
+        running = ""
+        if info is not None:
+            osd_gib = (info.osd_bytes or DEFAULT_OSD_GIB * GIB) // GIB
+            running = _lab_settings(info.release, len(load_model(info.model_path).dcn_sites), info.faults, osd_gib)
+        if running != _lab_settings(model.release, len(model.dcn_sites), tuple(f.name for f in faults), args.osd_gib):
             raise BadInputError(
                 f"lab up: a lab with other settings is up in {lab_dir} ({running or 'unknown'}); "
                 f"'dcn-checks lab down --lab-dir {lab_dir}' first"
@@ -133,6 +145,7 @@ def _cmd_lab_up(args: argparse.Namespace) -> int:
         print(f"dcn-checks: the lab is already up in {lab_dir} ({running})", file=sys.stderr)
         return EXIT_OK
     deploy.check_lab_dir(lab_dir)
+    check_disk_space(lab_dir, len(model.sites), osd_bytes)
     started = time.monotonic()
 
     def progress(message: str) -> None:
@@ -140,7 +153,7 @@ def _cmd_lab_up(args: argparse.Namespace) -> int:
 
     progress("checking the lab's packages and OpenStack venv")
     venv = ensure_lab_deps().venv
-    info = deploy.up(lab_dir, model, faults, venv=venv, progress=progress)
+    info = deploy.up(lab_dir, model, faults, venv=venv, progress=progress, osd_bytes=osd_bytes)
     print(f"lab dir:     {info.lab_dir}")
     print(f"clouds.yaml: {info.clouds_yaml} (cloud {info.cloud})")
     print(f"site model:  {info.model_path}")
@@ -163,8 +176,9 @@ def _cmd_lab_down(args: argparse.Namespace) -> int:
 
 
 def _cmd_lab_status(args: argparse.Namespace) -> int:
-    """Show the lab's processes; exit 1 when one of them is gone (the lab under test is broken)."""
+    """Show the lab's processes and its near-full clusters; exit 1 when a process is gone (the lab is broken)."""
     from dcn_checks.lab import deploy
+    from dcn_checks.lab.capacity import find_full_clusters
 
     lab_dir = Path(args.lab_dir).resolve()
     deploy.require_lab_dir(lab_dir)
@@ -178,6 +192,8 @@ def _cmd_lab_status(args: argparse.Namespace) -> int:
     if info is not None:
         for endpoint in info.glance:
             print(f"glance {endpoint.site}/{endpoint.service}: {endpoint.url} on {endpoint.node}")
+    for line in find_full_clusters(lab_dir):
+        print(line)
     return EXIT_OK if all(running for _, _, running in rows) else EXIT_FINDINGS
 
 
@@ -198,6 +214,87 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     load_target(Path(args.target))  # one line and exit 4 before pytest starts, for a bad target
     return run_suites(["--target", args.target, *args.pytest_args])
+
+
+def _cmd_cleanup(args: argparse.Namespace) -> int:
+    """Remove what runs that died before their own cleanup left on the target's cloud.
+
+    Without ``--run-id`` or ``--stale`` it lists the recorded runs and removes nothing. A live run is
+    never touched (``--run-id`` of one is bad input). It exits 3 when something could not be removed:
+    the deployment is not wrong, but the cleanup is not done; the ledger keeps it for the next try.
+    """
+    from dcn_checks import ledger
+    from dcn_checks.inputs import shown
+    from dcn_checks.target import load_target
+
+    if args.run_id is not None and not ledger.is_run_id(args.run_id):
+        raise BadInputError(
+            f"cleanup: --run-id: {shown(args.run_id)} is not a run ID (the 12 hex digits of dcnchk-<run id>-...)"
+        )
+    target = load_target(Path(args.target))
+    directory = ledger.ledger_dir(target.source)
+    runs = ledger.find_runs(directory)
+    if args.run_id is None and not args.stale:
+        for run in runs:
+            state = "live" if run.live else "stale"
+            print(f"{run.record.run_id}  {state:5}  {len(run.record.resources)} resource(s)  {_run_owner(run)}")
+        if not runs:
+            print(f"no runs recorded in {directory}", file=sys.stderr)
+        return EXIT_OK
+    if args.run_id is not None:
+        chosen = [run for run in runs if run.record.run_id == args.run_id]
+        if not chosen:
+            known = ", ".join(run.record.run_id for run in runs) or "none"
+            raise BadInputError(f"cleanup: no run {args.run_id} is recorded in {directory} (runs: {known})")
+        if chosen[0].live:
+            raise BadInputError(
+                f"cleanup: run {args.run_id} is live ({_run_owner(chosen[0])}); it removes what it made when it ends"
+            )
+    else:
+        chosen = [run for run in runs if not run.live]
+    for run in runs:
+        if run.live and args.stale:
+            print(f"left alone: run {run.record.run_id} is live ({_run_owner(run)})", file=sys.stderr)
+    if not chosen:
+        print(f"nothing to clean up in {directory}", file=sys.stderr)
+        return EXIT_OK
+    return _sweep(target, directory, [run.record.run_id for run in chosen])
+
+
+def _run_owner(run: RunStatus) -> str:
+    owner = run.record.owner
+    return f"PID {owner.pid} on {owner.host}, started {owner.started}"
+
+
+def _sweep(target: Target, directory: Path, run_ids: list[str]) -> int:
+    from dcn_checks import lifecycle
+    from dcn_checks.clients import connect_cloud
+
+    conn = connect_cloud(target)
+    try:
+        report = lifecycle.sweep(directory, lifecycle.SdkCloud(conn), run_ids=run_ids)
+    finally:
+        conn.close()
+    removed = failed = 0
+    for run in report.runs:
+        for resource in run.report.removed:
+            print(f"removed {resource.label()} [run {run.run_id}]")
+        for failure in run.report.failed:
+            print(f"not removed: {failure.line()} [run {run.run_id}]")
+        removed += len(run.report.removed)
+        failed += len(run.report.failed)
+    for run_id in report.live:
+        print(f"left alone: run {run_id}: another process holds its ledger now", file=sys.stderr)
+    for error in report.errors:
+        print(f"not done: {error}")
+    print(
+        f"cleanup: removed {removed} resource(s) of {len(report.runs)} run(s); {failed} could not be removed",
+        file=sys.stderr,
+    )
+    if failed or report.errors:
+        print(f"cleanup: what is left stays in {directory} for the next 'dcn-checks cleanup'", file=sys.stderr)
+        return EXIT_INTERNAL
+    return EXIT_OK
 
 
 def run_suites(pytest_args: list[str]) -> int:
@@ -224,6 +321,9 @@ class _SuitesUnlessPathsGiven:
         if not namespace.file_or_dir:
             args.append(str(SUITES_DIR))
             namespace.file_or_dir = [str(SUITES_DIR)]
+            # xdist starts its workers with the invocation's arguments, so they must name the suites too.
+            params = early_config.invocation_params
+            early_config.invocation_params = dataclasses.replace(params, args=(*params.args, str(SUITES_DIR)))
 
     @pytest_hookimpl(wrapper=True)
     def pytest_cmdline_parse(self) -> Any:
@@ -262,6 +362,17 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("pytest_args", nargs="*", help="pytest arguments, e.g. -m reads -n auto")
     check.set_defaults(func=_cmd_check)
 
+    cleanup = commands.add_parser(
+        "cleanup", help="remove what killed runs left on the target's cloud (lists the runs without an option)"
+    )
+    cleanup.add_argument(
+        "--target", default=DEFAULT_LAB_DIR, help=f"a lab's directory or a target file (default {DEFAULT_LAB_DIR})"
+    )
+    which = cleanup.add_mutually_exclusive_group()
+    which.add_argument("--run-id", help="remove what this run left (it must not be live)")
+    which.add_argument("--stale", action="store_true", help="remove what every run that is no longer live left")
+    cleanup.set_defaults(func=_cmd_cleanup)
+
     lab = commands.add_parser("lab", help="the embedded lab: a real DCN deployment on this machine")
     lab_commands = lab.add_subparsers(dest="lab_command", required=True, parser_class=_Parser)
     up = lab_commands.add_parser("up", help="deploy the lab from generated environment files")
@@ -270,6 +381,12 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--release", choices=RELEASE_NAMES, help="release profile (default ussuri; not with --model)")
     up.add_argument("--key-option", type=int, choices=(1, 2), help="cephx key option (default 2; not with --model)")
     up.add_argument("--fault", action="append", default=[], help="break the lab on purpose (see 'lab faults')")
+    up.add_argument(
+        "--osd-gib",
+        type=int,
+        default=DEFAULT_OSD_GIB,
+        help=f"size each OSD's sparse backing file may grow to, in GiB (default {DEFAULT_OSD_GIB})",
+    )
     up.set_defaults(func=_cmd_lab_up)
     for name, func, text in (
         ("down", _cmd_lab_down, "stop every process the lab started"),

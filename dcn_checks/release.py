@@ -13,6 +13,8 @@ from typing import Literal
 
 ReleaseName = Literal["ussuri", "victoria", "wallaby", "zed"]
 RELEASE_NAMES: tuple[ReleaseName, ...] = ("ussuri", "victoria", "wallaby", "zed")
+#: How Nova registers a server snapshot's RBD location in Glance (see ``ReleaseProfile``).
+NovaLocationMethod = Literal["json-patch", "locations-api"]
 
 THT = "/usr/share/openstack-tripleo-heat-templates"
 
@@ -43,6 +45,12 @@ class ReleaseProfile:
     #: Where the central stack's Heat export lands (``openstack overcloud export`` before zed,
     #: written by the deploy itself from zed on).
     control_plane_export: str
+    #: How Nova adds a server snapshot's location to its image: a JSON-patch ``add`` of
+    #: ``/locations/-``, which Glance applies at once, or Glance's locations API (``POST
+    #: /v2/images/{id}/locations``, image API 2.17, Glance 2024.2), which runs a ``location_import``
+    #: task that still holds the active image for a moment, so that a copy-image fired at once gets
+    #: 409 "Image has active task". Every release here predates that API, so its Nova patches.
+    nova_snapshot_location: NovaLocationMethod
 
     @property
     def store_id_must_match_site(self) -> bool:
@@ -73,6 +81,7 @@ _USSURI = ReleaseProfile(
     glance_internal_service=False,
     nova_knows_glance_store=False,
     control_plane_export="~/control-plane-export.yaml",
+    nova_snapshot_location="json-patch",
 )
 # The stable/wallaby edition still deploys Ceph with ceph-ansible but uses dcn-storage.yaml; Wallaby
 # moved the client files to CephConfigPath and got the OSSN-0090 split and Nova's store name.

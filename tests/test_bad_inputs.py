@@ -415,6 +415,16 @@ CASES: list[Case] = [
     lab("lab-release-unknown", ("up", "--lab-dir", "{d}/lab", "--release", "train"), "invalid choice: 'train'"),
     lab("lab-key-option-3", ("up", "--lab-dir", "{d}/lab", "--key-option", "3"), "invalid choice: 3"),
     lab(
+        "lab-osd-gib-below-minimum", ("up", "--lab-dir", "{d}/lab", "--osd-gib", "1"), "an OSD of 1 GiB is below the 2"
+    ),
+    lab("lab-osd-gib-negative", ("up", "--lab-dir", "{d}/lab", "--osd-gib", "-5"), "an OSD of -5 GiB is below the 2"),
+    lab("lab-osd-gib-not-a-number", ("up", "--lab-dir", "{d}/lab", "--osd-gib", "ten"), "--osd-gib: invalid int value"),
+    lab(
+        "lab-osd-gib-beyond-the-free-disk",
+        ("up", "--lab-dir", "{d}/lab", "--osd-gib", "1000000"),
+        "3 OSD files of 1000000.0 GiB may grow to 3000000.0 GiB, but only ",
+    ),
+    lab(
         "lab-model-bad",
         ("up", "--lab-dir", "{d}/lab", "--model", "{d}/m.yaml"),
         "m.yaml: release: missing",

@@ -31,7 +31,7 @@ from dcn_checks.errors import BadInputError, InputFileError, LabError
 from dcn_checks.generator import generate
 from dcn_checks.heat import load_catalog
 from dcn_checks.inputs import read_json, shown
-from dcn_checks.lab import ceph, cinder, glance, keystone, ports, postgres, processes, rabbitmq, seed
+from dcn_checks.lab import capacity, ceph, cinder, glance, keystone, ports, postgres, processes, rabbitmq, seed
 from dcn_checks.lab.cloud_faults import apply_cloud_faults
 from dcn_checks.lab.cluster_faults import apply_cluster_faults
 from dcn_checks.lab.faults import Fault, apply_env_faults, apply_node_fault, apply_process_faults, fault_node
@@ -54,6 +54,7 @@ from dcn_checks.lab.render_glance import GlanceInstance, get_glance_instances
 from dcn_checks.lab.render_model import CINDER_VOLUME_ROLES, CinderApiWiring
 from dcn_checks.lab.render_nova import NOVA_API_CONF, get_compute_az
 from dcn_checks.lab.render_params import StackParams, parse_stack_params
+from dcn_checks.ledger import LEDGER_DIR
 from dcn_checks.lint.envdir import Stack, read_env_directory
 from dcn_checks.model import Node, Site, SiteModel
 from dcn_checks.release import get_profile
@@ -96,6 +97,7 @@ class LabInfo:
     seed_image: str | None = None  # the Glance image ID of the seed image, when an image fault made one
     cinder: str | None = None  # the cinder-api URL (volumev3 in the catalog at central)
     compute: str | None = None  # the Nova model's URL (compute in the catalog at central)
+    osd_bytes: int | None = None  # the size each OSD's backing file may grow to (None: a lab of before)
 
     def to_json(self) -> str:
         data = dataclasses.asdict(self)
@@ -123,6 +125,7 @@ def read_lab_info(lab_dir: Path) -> LabInfo | None:
             seed_image=data.get("seed_image"),
             cinder=data.get("cinder"),
             compute=data.get("compute"),
+            osd_bytes=data.get("osd_bytes"),
         )
     except (KeyError, TypeError, AttributeError) as err:
         raise InputFileError(str(path), "", f"the lab's record is not one dcn-checks wrote ({shown(err)})") from err
@@ -137,6 +140,7 @@ LAB_ENTRIES = frozenset(
         "ceph", "cinder", "env", "glance", "keystone", "logs", "nodes", "nova", "postgres", "rabbitmq",
         "clouds.yaml", "inventory.yaml", "sites.yaml", TARGET_FILE, LAB_FILE,
         processes.STATE_FILE, f".{processes.STATE_FILE}.lock", f"{processes.STATE_FILE[:-5]}.tmp",
+        LEDGER_DIR,  # the run ledgers of checks run against this lab (dcn_checks.ledger)
     }
 )  # fmt: skip
 
@@ -220,7 +224,7 @@ def _stack_of(site: Site, stacks: Mapping[str, Stack]) -> Stack:
         raise LabError(f"the generated files have no stack {site.stack} for site {site.name}") from None
 
 
-def cluster_spec(site: Site, stack: Stack) -> ceph.ClusterSpec:
+def cluster_spec(site: Site, stack: Stack, *, osd_bytes: int = ceph.DEFAULT_OSD_BYTES) -> ceph.ClusterSpec:
     """What ceph-ansible / cephadm would create for a stack: name, fsid, client.openstack and CephExtraKeys."""
     params = parse_stack_params(stack.effective)
     if params.client_key is None:
@@ -228,7 +232,7 @@ def cluster_spec(site: Site, stack: Stack) -> ceph.ClusterSpec:
     keys = [ceph.CephKeySpec("client.openstack", params.client_key.reveal(), rbd_client_caps(site.pools.names()))]
     for extra in params.extra_keys:
         keys.append(ceph.CephKeySpec(extra.name, extra.key.reveal(), dict(extra.caps)))
-    return ceph.ClusterSpec(name=params.cluster, fsid=params.require_fsid(), keys=tuple(keys))
+    return ceph.ClusterSpec(name=params.cluster, fsid=params.require_fsid(), keys=tuple(keys), osd_bytes=osd_bytes)
 
 
 def lab_role(node: Node) -> Role:
@@ -256,20 +260,29 @@ def up(
     *,
     venv: Path,
     progress: Progress = lambda message: log.info("%s", message),
+    osd_bytes: int = ceph.DEFAULT_OSD_BYTES,
 ) -> LabInfo:
-    """Bring up the lab for ``model`` in ``lab_dir``; on any failure stop what was started and raise."""
+    """Bring up the lab for ``model`` in ``lab_dir``; on any failure stop what was started and raise.
+
+    Each site's OSD gets a sparse backing file of ``osd_bytes``; a lab whose files could not all grow
+    to that size on ``lab_dir``'s file system is refused before anything starts (BadInputError).
+    """
     if is_lab_dir(lab_dir) and is_up(lab_dir):
         raise LabError(f"a lab is already up in {lab_dir}; run 'dcn-checks lab down --lab-dir {lab_dir}' first")
+    check_lab_dir(lab_dir)
+    capacity.check_disk_space(lab_dir, len(model.sites), osd_bytes)
     claim_lab_dir(lab_dir)
     try:
-        return _up(lab_dir, model, faults, venv=venv, progress=progress)
+        return _up(lab_dir, model, faults, venv=venv, progress=progress, osd_bytes=osd_bytes)
     except BaseException:
         progress("lab up failed; stopping what was started")
         processes.stop_all(lab_dir)
         raise
 
 
-def _up(lab_dir: Path, model: SiteModel, faults: tuple[Fault, ...], *, venv: Path, progress: Progress) -> LabInfo:
+def _up(
+    lab_dir: Path, model: SiteModel, faults: tuple[Fault, ...], *, venv: Path, progress: Progress, osd_bytes: int
+) -> LabInfo:
     started = time.monotonic()
     profile = model.profile
     cluster_ports = ceph.allocate_cluster_ports(len(model.sites))
@@ -282,7 +295,7 @@ def _up(lab_dir: Path, model: SiteModel, faults: tuple[Fault, ...], *, venv: Pat
     stacks = {stack.name: stack for stack in directory.stacks}
     _timed(progress, f"generated environment files for {len(stacks)} stacks", started)
 
-    specs = [cluster_spec(site, _stack_of(site, stacks)) for site in lab.sites]
+    specs = [cluster_spec(site, _stack_of(site, stacks), osd_bytes=osd_bytes) for site in lab.sites]
 
     def start_clusters() -> list[ceph.Cluster]:
         with ThreadPoolExecutor(max_workers=len(specs)) as pool:
@@ -504,6 +517,7 @@ def _up(lab_dir: Path, model: SiteModel, faults: tuple[Fault, ...], *, venv: Pat
         faults,
         cinder_url=cinder_url,
         compute_url=nova_url if nova_api is not None else None,
+        osd_bytes=osd_bytes,
     )
     image_faults = tuple(fault for fault in faults if fault.stage == "image")
     if image_faults:
@@ -536,6 +550,7 @@ def _start_nova(
             port=port,
             nodes_dir=lab_dir / "nodes",
             ceph_config_host_dir=lab.profile.ceph_config_host_dir,
+            release=lab.profile.name,
         ),
     )
     aggregates = []
@@ -615,6 +630,7 @@ def _write_outputs(
     *,
     cinder_url: str | None = None,
     compute_url: str | None = None,
+    osd_bytes: int | None = None,
 ) -> LabInfo:
     """Write the completed site model (fsids as the running clusters have them), inventory and ``lab.json``."""
     fsids = {cluster.name: cluster.fsid for cluster in clusters}
@@ -678,6 +694,7 @@ def _write_outputs(
         faults=tuple(f.name for f in faults),
         cinder=cinder_url,
         compute=compute_url,
+        osd_bytes=osd_bytes,
     )
     (lab_dir / LAB_FILE).write_text(info.to_json())
     return info

@@ -2,7 +2,7 @@
 
 The lab runs real daemons, so it needs real packages. Two sources, each with one owner:
 
-- apt provides Ceph 16.2 (mon, osd, CLI, librados/librbd Python bindings), qemu-img (Glance's
+- apt provides Ceph 16.2 (mon, osd, mgr, CLI, librados/librbd Python bindings), qemu-img (Glance's
   image_conversion and Cinder's image download path), PostgreSQL 15 and RabbitMQ (Cinder's bus).
   PyPI has no usable rados/rbd bindings, which is why Ceph comes from the distro.
 - pip provides ONE virtualenv with every OpenStack service the lab runs (Glance, Keystone, Cinder)
@@ -57,6 +57,9 @@ OPENSTACK_PINS: tuple[str, ...] = (
 APT_PACKAGES: tuple[str, ...] = (
     "ceph-mon",
     "ceph-osd",
+    # Every real cluster has a mgr: without one, health never reports placement-group problems and
+    # `ceph df` / `ceph osd pool stats` hang. Its always-on Python modules come with it.
+    "ceph-mgr",
     "ceph-common",
     "python3-rbd",
     "python3-rados",

@@ -33,9 +33,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
-from dcn_checks.errors import InputFileError, LabError
+from dcn_checks import waiters
+from dcn_checks.errors import InputFileError, LabError, WaitFailed, WaitTimeout
 from dcn_checks.inputs import read_json, shown
 from dcn_checks.lab.nodes import BindMount, node_argv, redact_argv
 
@@ -50,6 +51,9 @@ _GONE_STATES = frozenset("ZX")
 PHASE_SERVICE = 30
 PHASE_OSD = 20
 PHASE_BACKEND = 10
+#: How often a stop looks whether the process is gone, and how long it waits after SIGKILL.
+STOP_POLL_S = 0.05
+KILL_WAIT_S = 5.0
 
 T = TypeVar("T")
 
@@ -354,31 +358,50 @@ def wait_for(
     interval_s: float = 0.1,
     fail_fast: Callable[[], str | None] | None = None,
 ) -> T:
-    """Call ``probe`` until ``predicate`` holds for its result; the one poll primitive of the lab.
+    """Call ``probe`` until ``predicate`` holds for its result: :func:`dcn_checks.waiters.wait_for` as
+    the lab needs it, raising LabError.
 
-    A probe that raises counts as "not yet" and its exception becomes the last observed state.
-    ``fail_fast`` returns a reason to stop waiting at once (e.g. the daemon exited). On timeout or
-    fail-fast the LabError names what we waited for, the elapsed time and the last state.
+    Unlike the library's waits, any exception of the probe counts as "not yet" (a daemon refuses
+    connections until it listens) and becomes the last observed state, and ``fail_fast`` looks at
+    the lab, not at the state (e.g. the daemon exited), so it is asked after a failed probe too. On
+    timeout or fail-fast the LabError names what we waited for, the elapsed time and the last state.
     """
-    started = time.monotonic()
-    last: object = "(not probed)"
-    while True:
+
+    def attempt() -> T | _Raised:
         try:
-            value = probe()
+            return probe()
         except Exception as err:
-            last = f"{type(err).__name__}: {err}"
-        else:
-            if predicate(value):
-                log.debug("%s after %.2fs", description, time.monotonic() - started)
-                return value
-            last = value
-        elapsed = time.monotonic() - started
-        reason = fail_fast() if fail_fast is not None else None
-        if reason is not None:
-            raise LabError(f"gave up waiting for {description} after {elapsed:.1f}s: {reason}; last state: {last}")
-        if elapsed > timeout_s:
-            raise LabError(f"timed out after {elapsed:.1f}s waiting for {description}; last state: {last}")
-        time.sleep(interval_s)
+            return _Raised(err)
+
+    try:
+        result = waiters.wait_for(
+            attempt,
+            lambda value: not isinstance(value, _Raised) and predicate(value),
+            timeout_s=timeout_s,
+            description=description,
+            fail_fast=None if fail_fast is None else lambda value: fail_fast(),
+            describe=str,
+            interval_s=interval_s,
+        )
+    except WaitFailed as err:
+        raise LabError(
+            f"gave up waiting for {description} after {err.elapsed_s:.1f}s: {err.reason}; last state: {err.last_state}"
+        ) from err
+    except WaitTimeout as err:
+        raise LabError(
+            f"timed out after {err.elapsed_s:.1f}s waiting for {description}; last state: {err.last_state}"
+        ) from err
+    return cast(T, result)
+
+
+@dataclass(frozen=True, slots=True)
+class _Raised:
+    """What a lab probe raised, kept as the wait's last state."""
+
+    error: Exception
+
+    def __str__(self) -> str:
+        return f"{type(self.error).__name__}: {self.error}"
 
 
 def wait_for_process(
@@ -416,6 +439,21 @@ def _signal_group_leftovers(record: ProcessRecord, sig: int) -> int:
     return count
 
 
+def _wait_until_gone(record: ProcessRecord, timeout_s: float) -> bool:
+    """Poll until the recorded process has exited; False when it still runs after ``timeout_s``."""
+    try:
+        waiters.wait_for(
+            lambda: is_running(record),
+            lambda running: not running,
+            timeout_s=timeout_s,
+            description=f"{record.name} (PID {record.pid}) to exit",
+            interval_s=STOP_POLL_S,
+        )
+    except WaitTimeout:
+        return False
+    return True
+
+
 def _stop_one(record: ProcessRecord) -> StopOutcome:
     started = time.monotonic()
     if not is_running(record):
@@ -427,13 +465,8 @@ def _stop_one(record: ProcessRecord) -> StopOutcome:
         os.kill(record.pid, record.stop_signal)
     except ProcessLookupError:
         return StopOutcome(record.name, record.pid, "gone", 0.0)
-    deadline = started + record.grace_s
-    while time.monotonic() < deadline:
-        if not is_running(record):
-            break
-        time.sleep(0.05)
     how = "term"
-    if is_running(record):
+    if not _wait_until_gone(record, record.grace_s):
         log.warning(
             "%s: PID %d ignored signal %d for %.0fs, killing",
             record.name,
@@ -443,8 +476,7 @@ def _stop_one(record: ProcessRecord) -> StopOutcome:
         )
         os.kill(record.pid, signal.SIGKILL)
         how = "kill"
-        while is_running(record) and time.monotonic() < deadline + 5:
-            time.sleep(0.05)
+        _wait_until_gone(record, KILL_WAIT_S)
     # Workers whose master died (or that the master left behind) would keep ports and memory.
     if _signal_group_leftovers(record, signal.SIGKILL):
         how = "kill"

@@ -23,8 +23,9 @@ from typing import Any
 import glanceclient
 import openstack
 
-from dcn_checks.errors import LabError
-from dcn_checks.lab import deploy, processes  # deploy imports seed too; harmless: used at call time only
+from dcn_checks import glance, waiters
+from dcn_checks.errors import LabError, WaitFailed, WaitTimeout
+from dcn_checks.lab import deploy  # deploy imports seed too; harmless: used at call time only
 from dcn_checks.lab.ceph import Cluster, rbd_admin
 from dcn_checks.lab.faults import Fault
 from dcn_checks.lab.nodes import check
@@ -115,25 +116,18 @@ def wait_for_stores(client: Any, image_id: str, stores: Sequence[str]) -> None:
 
     A non-empty ``os_glance_failed_import`` ends the wait at once: Glance will not retry it.
     """
-
-    def settled(image: Mapping[str, Any]) -> bool:
-        failed = image.get("os_glance_failed_import")
-        if failed:
-            raise LabError(f"seed image {image_id}: copy to store(s) {failed} failed (see the central Glance log)")
-        present = set(str(image.get("stores") or "").split(","))
-        return (
-            image.get("status") == "active"
-            and not image.get("os_glance_importing_to_stores")
-            and present.issuperset(stores)
+    try:
+        waiters.wait_for_image_in_stores(
+            lambda: glance.parse_image(dict(client.images.get(image_id))),
+            image_id,
+            stores,
+            timeout_s=COPY_TIMEOUT_S,
+            interval_s=0.3,
         )
-
-    processes.wait_for(
-        lambda: client.images.get(image_id),
-        settled,
-        timeout_s=COPY_TIMEOUT_S,
-        interval_s=0.3,
-        description=f"seed image {image_id} in stores {', '.join(stores)}",
-    )
+    except WaitFailed as err:
+        raise LabError(f"seed image {image_id}: {err.reason}; see the central Glance log") from err
+    except WaitTimeout as err:
+        raise LabError(f"seed image {image_id}: {err}") from err
 
 
 def break_seed_copy(fault: Fault, cluster: Cluster, image_spec: str) -> None:

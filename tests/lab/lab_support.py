@@ -8,16 +8,20 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import cinderclient.client
+import pytest
 from openstack.connection import Connection
 
-from dcn_checks import rbd
+from dcn_checks import lifecycle, rbd, waiters
 from dcn_checks.lab import ceph, nodes, postgres, processes
 from dcn_checks.lab.deploy import LabInfo, ceph_binds
+from dcn_checks.ledger import Ledger, open_ledger
 from dcn_checks.model import Site
+from dcn_checks.target import TARGET_FILE
 
 GLANCE_PASSWORD = "glance-lab-pass"  # test-only service account of a throw-away Keystone
 
@@ -26,7 +30,7 @@ def lab_prerequisites_missing() -> str | None:
     """Why the lab cannot run here, or None."""
     if os.geteuid() != 0:
         return "the lab needs root (mount namespaces, postgres user)"
-    for tool in ("ceph-mon", "ceph-osd", "unshare"):
+    for tool in ("ceph-mon", "ceph-osd", "ceph-mgr", "unshare"):
         if shutil.which(tool) is None:
             return f"{tool} not installed; run python -m dcn_checks.lab.install"
     if not (postgres.PG_BIN / "postgres").exists():
@@ -226,66 +230,32 @@ def rbd_pool_on_site(lab: LabInfo, site: Site, pool: str, user: str = "openstack
     return rbd.parse_rbd_ls(nodes.check(result, f"rbd ls -l {pool} on {node}").stdout)
 
 
-# --- Nova: servers made through the `openstack` CLI, waited on and cleaned up with openstacksdk ----------
+# --- cloud resources: the library's run ledger, kept in the lab's directory ------------------------------
 
-#: Cloud resources the compute tests make, deleted in reverse order of creation (servers before the
-#: volumes they boot from, volume snapshots before their volumes, clones before their images).
+#: How long the workflow tests wait for a server, a volume or a delete.
 COMPUTE_TIMEOUT_S = 180.0
 
 
-@dataclasses.dataclass
-class CloudLedger:
-    """(kind, ID) of every server, volume, volume snapshot, image and flavor a test module made."""
-
-    entries: list[tuple[str, str]] = dataclasses.field(default_factory=list)
-
-    def add(self, kind: str, resource_id: str) -> str:
-        self.entries.append((kind, resource_id))
-        return resource_id
-
-    def cleanup(self, conn: Connection) -> list[str]:
-        """Delete everything in reverse, waiting for each to be gone; return the failures."""
-        failures = []
-        for kind, resource_id in reversed(self.entries):
-            try:
-                _delete(conn, kind, resource_id)
-            except Exception as err:  # cleanup keeps going and reports every failure
-                failures.append(f"{kind} {resource_id}: {err}")
-        return failures
+def open_lab_ledger(lab: LabInfo, run_id: str | None = None) -> Ledger:
+    """The ledger of a test run against ``lab``, where ``dcn-checks cleanup --target <lab dir>`` finds it."""
+    return open_ledger(lab.lab_dir / TARGET_FILE, run_id)
 
 
-def _delete(conn: Connection, kind: str, resource_id: str) -> None:
-    from dcn_checks import glance, waiters
+def recorded(lab: LabInfo, conn: Connection, run_id: str | None = None) -> Iterator[Ledger]:
+    """The body of a ledger fixture: yield a run ledger; at teardown remove everything it lists, and fail
+    the test (after removing the rest) when something stays."""
+    ledger = open_lab_ledger(lab, run_id)
+    yield ledger
+    failures = cleanup(ledger, conn)
+    if failures:
+        pytest.fail(f"cleanup left resources behind: {'; '.join(failures)}", pytrace=False)
 
-    if kind == "image":
-        glance.delete_image(conn, resource_id)
-        return
-    if kind == "flavor":
-        conn.compute.delete_flavor(resource_id, ignore_missing=True)
-        return
-    storage: Any = conn.block_storage
-    delete, get = {
-        "server": (conn.compute.delete_server, conn.compute.find_server),
-        "volume": (storage.delete_volume, storage.find_volume),
-        "snapshot": (storage.delete_snapshot, storage.find_snapshot),
-    }[kind]
-    if kind == "volume":
-        # A volume of a just-deleted server is still detaching for a moment; Cinder refuses to delete it then.
-        waiters.wait_for(
-            lambda: get(resource_id, ignore_missing=True),
-            lambda found: found is None or found.status not in ("detaching", "in-use", "attaching", "reserved"),
-            timeout_s=COMPUTE_TIMEOUT_S,
-            description=f"volume {resource_id} detached",
-            interval_s=0.3,
-        )
-    delete(resource_id, ignore_missing=True)
-    waiters.wait_for(
-        lambda: get(resource_id, ignore_missing=True),
-        lambda found: found is None,
-        timeout_s=COMPUTE_TIMEOUT_S,
-        description=f"{kind} {resource_id} deleted",
-        interval_s=0.3,
-    )
+
+def cleanup(ledger: Ledger, conn: Connection) -> list[str]:
+    """Remove everything the ledger lists (dependency order, waiting for each) and close it; return the failures."""
+    with ledger:
+        report = lifecycle.remove_recorded(ledger, lifecycle.SdkCloud(conn), timeout_s=COMPUTE_TIMEOUT_S)
+    return [failure.line() for failure in report.failed]
 
 
 def connect(lab: LabInfo) -> Connection:
@@ -308,29 +278,23 @@ def cli_json(lab: LabInfo, *args: str) -> Any:
 
 def wait_for_server(conn: Connection, server_id: str, *statuses: str) -> Any:
     """Poll a server until it is in one of ``statuses`` (ACTIVE or ERROR by default) and its task is done."""
-    from dcn_checks import waiters
-
-    wanted = statuses or ("ACTIVE", "ERROR")
-    return waiters.wait_for(
+    return waiters.wait_for_server_status(
         lambda: conn.compute.get_server(server_id),
-        lambda server: server.status in wanted and not server.task_state,
+        server_id,
+        statuses or ("ACTIVE", "ERROR"),
         timeout_s=COMPUTE_TIMEOUT_S,
-        description=f"server {server_id} {'/'.join(wanted)}",
-        describe=lambda server: f"{server.status} task={server.task_state}",
         interval_s=0.3,
     )
 
 
-def create_server(lab: LabInfo, conn: Connection, ledger: CloudLedger, name: str, *args: str) -> Any:
+def create_server(lab: LabInfo, conn: Connection, ledger: Ledger, name: str, *args: str) -> Any:
     """``openstack server create <args> <name>``; record it, wait for ACTIVE or ERROR, return it (SDK)."""
     created = cli_json(lab, "server", "create", *args, name)
-    ledger.add("server", created["id"])
-    position = len(ledger.entries) - 1
+    ledger.record("server", created["id"], name)
     server = wait_for_server(conn, created["id"])
     for attached in server.attached_volumes or []:
-        # Boot volumes Nova made outlive the server (delete_on_termination false): delete them after it.
-        if ("volume", attached["id"]) not in ledger.entries:
-            ledger.entries.insert(position, ("volume", attached["id"]))
+        # Boot volumes Nova made outlive the server (delete_on_termination false); servers go first anyway.
+        ledger.record("volume", attached["id"])
     return server
 
 

@@ -16,12 +16,19 @@ central's key for dcn0), and where the effect is a failure the same steps succee
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from lab_support import CloudLedger, cli_json, connect, create_server, openstack_cli, rbd_pool_on_site, wait_for_server
+from lab_support import (
+    cli_json,
+    connect,
+    create_server,
+    openstack_cli,
+    rbd_pool_on_site,
+    recorded,
+    wait_for_server,
+)
 from openstack.connection import Connection
 
 from dcn_checks import glance, rbd, waiters
@@ -29,18 +36,19 @@ from dcn_checks.glance import GlanceImage
 from dcn_checks.lab.deploy import LabInfo, node_root
 from dcn_checks.lab.faults import FAULTS_BY_NAME
 from dcn_checks.lab.nova.conf import COMPUTE_CONF, read_nova_conf
+from dcn_checks.ledger import Ledger, new_run_id, resource_name
 from dcn_checks.model import SiteModel, load_model
 
 pytestmark = pytest.mark.lab
 
-RUN = secrets.token_hex(3)
+RUN = new_run_id()
 COMPUTE_FAULTS = ("cross-az-attach-true", "nova-downloads-images", "cow-disabled", "central-stale-dcn0-key")
 IMAGE_BYTES = 2 * 1024 * 1024
 TIMEOUT_S = 120.0
 
 
 def name(purpose: str) -> str:
-    return f"dcnchk-{RUN}-{purpose}"
+    return resource_name(RUN, purpose)
 
 
 # --- fixtures -------------------------------------------------------------------------------------
@@ -56,44 +64,46 @@ def model(compute_lab: LabInfo) -> SiteModel:
     return load_model(compute_lab.model_path)
 
 
-def _session(lab: LabInfo) -> Iterator[tuple[Connection, CloudLedger]]:
+def _session(lab: LabInfo) -> Iterator[tuple[Connection, Ledger]]:
     conn = connect(lab)
-    ledger = CloudLedger()
-    yield conn, ledger
-    failures = ledger.cleanup(conn)
-    conn.close()
-    if failures:
-        pytest.fail(f"cleanup left resources behind: {'; '.join(failures)}", pytrace=False)
+    ledger = recorded(lab, conn, RUN)
+    try:
+        yield conn, next(ledger)
+        next(ledger, None)  # teardown: remove what the ledger lists, fail if something stays
+    finally:
+        conn.close()
 
 
 @pytest.fixture(scope="module")
-def faulty(compute_lab: LabInfo) -> Iterator[tuple[Connection, CloudLedger]]:
+def faulty(compute_lab: LabInfo) -> Iterator[tuple[Connection, Ledger]]:
     yield from _session(compute_lab)
 
 
 @pytest.fixture(scope="module")
-def healthy(healthy_lab: LabInfo) -> Iterator[tuple[Connection, CloudLedger]]:
+def healthy(healthy_lab: LabInfo) -> Iterator[tuple[Connection, Ledger]]:
     yield from _session(healthy_lab)
 
 
-def make_flavor(lab: LabInfo, ledger: CloudLedger, purpose: str) -> str:
+def make_flavor(lab: LabInfo, ledger: Ledger, purpose: str) -> str:
     created = cli_json(lab, "flavor", "create", "--ram", "64", "--vcpus", "1", "--disk", "0", name(f"tiny-{purpose}"))
-    return ledger.add("flavor", created["id"])
+    return ledger.record("flavor", created["id"], name(f"tiny-{purpose}"))
 
 
 def make_image(
-    conn: Connection, ledger: CloudLedger, purpose: str, stores: tuple[str, ...], *, endpoint: str | None = None
+    conn: Connection, ledger: Ledger, purpose: str, stores: tuple[str, ...], *, endpoint: str | None = None
 ) -> GlanceImage:
     """An image uploaded to ``stores[0]`` (through ``endpoint``, central's by default), copied to the rest."""
     created = glance.create_image(conn, name(purpose), endpoint=endpoint)
-    ledger.add("image", created.image_id)
+    ledger.record("image", created.image_id, created.name)
     glance.upload_image_to_store(conn, created.image_id, os.urandom(IMAGE_BYTES), stores[0], endpoint=endpoint)
     if stores[1:]:
         glance.copy_image_to_stores(conn, created.image_id, list(stores[1:]))
-    return glance.wait_for_image_in_stores(conn, created.image_id, stores, timeout_s=TIMEOUT_S)
+    return waiters.wait_for_image_in_stores(
+        glance.image_probe(conn, created.image_id), created.image_id, stores, timeout_s=TIMEOUT_S
+    )
 
 
-def boot(lab: LabInfo, conn: Connection, ledger: CloudLedger, purpose: str, flavor: str, *args: str) -> Any:
+def boot(lab: LabInfo, conn: Connection, ledger: Ledger, purpose: str, flavor: str, *args: str) -> Any:
     return create_server(lab, conn, ledger, name(purpose), "--flavor", flavor, *args, "--nic", "none")
 
 
@@ -114,7 +124,7 @@ def test_the_faults_break_the_sites_the_tests_expect() -> None:
 
 
 def test_cross_az_attach_true_puts_the_boot_volume_in_the_default_az_and_fails_the_boot(
-    compute_lab: LabInfo, model: SiteModel, faulty: tuple[Connection, CloudLedger]
+    compute_lab: LabInfo, model: SiteModel, faulty: tuple[Connection, Ledger]
 ) -> None:
     conn, ledger = faulty
     conf = read_nova_conf(node_root(compute_lab.lab_dir, "dcn0-hci-0"), COMPUTE_CONF)
@@ -141,7 +151,7 @@ def test_cross_az_attach_true_puts_the_boot_volume_in_the_default_az_and_fails_t
 
 
 def test_nova_downloads_images_boots_a_central_only_image_flat_at_dcn0(
-    compute_lab: LabInfo, model: SiteModel, faulty: tuple[Connection, CloudLedger]
+    compute_lab: LabInfo, model: SiteModel, faulty: tuple[Connection, Ledger]
 ) -> None:
     conn, ledger = faulty
     image = make_image(conn, ledger, "central-only", ("central",))
@@ -155,7 +165,7 @@ def test_nova_downloads_images_boots_a_central_only_image_flat_at_dcn0(
 
 
 def test_healthy_dcn0_refuses_to_download_a_central_only_image(
-    healthy_lab: LabInfo, healthy: tuple[Connection, CloudLedger]
+    healthy_lab: LabInfo, healthy: tuple[Connection, Ledger]
 ) -> None:
     conn, ledger = healthy
     image = make_image(conn, ledger, "central-only-control", ("central",))
@@ -174,7 +184,7 @@ def test_healthy_dcn0_refuses_to_download_a_central_only_image(
 
 
 def test_cow_disabled_copies_images_flat_into_dcn1_vms(
-    compute_lab: LabInfo, model: SiteModel, faulty: tuple[Connection, CloudLedger]
+    compute_lab: LabInfo, model: SiteModel, faulty: tuple[Connection, Ledger]
 ) -> None:
     conn, ledger = faulty
     image = make_image(conn, ledger, "in-dcn1", ("central", "dcn1"))
@@ -191,7 +201,7 @@ def test_cow_disabled_copies_images_flat_into_dcn1_vms(
 
 
 def test_central_stale_dcn0_key_keeps_a_dcn0_server_image_out_of_central(
-    compute_lab: LabInfo, model: SiteModel, faulty: tuple[Connection, CloudLedger]
+    compute_lab: LabInfo, model: SiteModel, faulty: tuple[Connection, Ledger]
 ) -> None:
     conn, ledger = faulty
     edge = model.site("dcn0").glance_endpoint
@@ -202,7 +212,7 @@ def test_central_stale_dcn0_key_keeps_a_dcn0_server_image_out_of_central(
     assert openstack_cli(compute_lab, "server", "stop", server.id).returncode == 0
     wait_for_server(conn, server.id, "SHUTOFF")
     created = cli_json(compute_lab, "server", "image", "create", "--name", name("snap"), "--wait", server.id)
-    snapshot_id = ledger.add("image", created["id"])
+    snapshot_id = ledger.record("image", created["id"], name("snap"))
     assert glance.get_image(conn, snapshot_id).stores == {"dcn0"}
     glance.copy_image_to_stores(conn, snapshot_id, ["central"])
     # Glance fails the copy task as soon as central's dcn0 store cannot connect; it does not mark the

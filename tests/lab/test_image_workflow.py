@@ -3,8 +3,9 @@
 Stores at central and at each edge Glance; upload to ``central`` (``glance image-create --file --store
 central``); one copy-image call to dcn0 and dcn1; locations with each cluster's own fsid and one image
 ID; ``rbd ls -l`` on a node of each site; ``stores-delete --store dcn1``; image delete. Glance is
-reached through Keystone's catalog (central) or an edge URL from the lab's ``sites.yaml``, with
-python-glanceclient under ``dcn_checks.glance`` and openstacksdk as a second opinion.
+reached through Keystone's catalog (central) or an edge URL from the lab's ``sites.yaml``, through
+``dcn_checks.glance`` (openstacksdk's image proxy; python-glanceclient for the upload to one store),
+with openstacksdk's own Image as a second opinion.
 
 One image walks the workflow in a module fixture and the read-only tests observe it; the delete test
 walks its own image. Every image is recorded for deletion as soon as Glance returns its ID.
@@ -14,17 +15,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import cast
 
 import openstack
 import pytest
-from lab_support import connect
+from lab_support import connect, recorded
 from openstack.image.v2._proxy import Proxy as ImageV2
 
-from dcn_checks import glance, rbd
+from dcn_checks import glance, rbd, waiters
 from dcn_checks.cephconf import parse_ceph_conf
 from dcn_checks.cluster import parse_mon_dump
 from dcn_checks.errors import GlanceError
@@ -35,7 +35,6 @@ from dcn_checks.model import Site, SiteModel, load_model
 
 pytestmark = pytest.mark.lab
 
-RUN = secrets.token_hex(3)
 DCN_SITES = ("dcn0", "dcn1")
 ALL_SITES = ("central", *DCN_SITES)
 IMAGE_BYTES = 2 * 1024 * 1024
@@ -74,34 +73,28 @@ def conn(healthy_lab: LabInfo) -> Iterator[openstack.connection.Connection]:
     connection.close()
 
 
-def _image_factory(conn: openstack.connection.Connection) -> Iterator[MakeImage]:
-    """Create ``dcnchk-<run>-<purpose>`` images; delete them all (LIFO, through central) at teardown."""
-    created: list[str] = []
+def _image_factory(lab: LabInfo, conn: openstack.connection.Connection) -> Iterator[MakeImage]:
+    """Create ``dcnchk-<run>-<purpose>`` images, each in a run ledger; remove them all (through central) at teardown."""
+    records = recorded(lab, conn)
+    ledger = next(records)
 
     def make(purpose: str) -> GlanceImage:
-        image = glance.create_image(conn, f"dcnchk-{RUN}-{purpose}")
-        created.append(image.image_id)
+        image = glance.create_image(conn, ledger.name(purpose))
+        ledger.record("image", image.image_id, image.name)
         return image
 
     yield make
-    failures = []
-    for image_id in reversed(created):
-        try:
-            glance.delete_image(conn, image_id)
-        except GlanceError as err:
-            failures.append(str(err))
-    if failures:
-        pytest.fail(f"cleanup left images behind: {'; '.join(failures)}", pytrace=False)
+    next(records, None)  # teardown: remove the images, fail if one stays
 
 
 @pytest.fixture(scope="module")
-def make_module_image(conn: openstack.connection.Connection) -> Iterator[MakeImage]:
-    yield from _image_factory(conn)
+def make_module_image(healthy_lab: LabInfo, conn: openstack.connection.Connection) -> Iterator[MakeImage]:
+    yield from _image_factory(healthy_lab, conn)
 
 
 @pytest.fixture
-def make_image(conn: openstack.connection.Connection) -> Iterator[MakeImage]:
-    yield from _image_factory(conn)
+def make_image(healthy_lab: LabInfo, conn: openstack.connection.Connection) -> Iterator[MakeImage]:
+    yield from _image_factory(healthy_lab, conn)
 
 
 def upload_and_copy(conn: openstack.connection.Connection, image: GlanceImage) -> Walk:
@@ -110,7 +103,9 @@ def upload_and_copy(conn: openstack.connection.Connection, image: GlanceImage) -
     glance.upload_image_to_store(conn, image.image_id, data, "central")
     uploaded = glance.get_image(conn, image.image_id)
     glance.copy_image_to_stores(conn, image.image_id, list(DCN_SITES))
-    copied = glance.wait_for_image_in_stores(conn, image.image_id, ALL_SITES, timeout_s=COPY_TIMEOUT_S)
+    copied = waiters.wait_for_image_in_stores(
+        glance.image_probe(conn, image.image_id), image.image_id, ALL_SITES, timeout_s=COPY_TIMEOUT_S
+    )
     return Walk(hashlib.sha512(data).hexdigest(), uploaded, copied)
 
 

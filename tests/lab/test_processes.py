@@ -82,6 +82,22 @@ def test_wait_for_reports_last_state_and_elapsed_on_timeout() -> None:
         processes.wait_for(lambda: 41, lambda v: v == 42, timeout_s=0.3, description="the answer")
 
 
+def test_wait_for_asks_fail_fast_after_a_probe_that_raised_and_quotes_the_error() -> None:
+    """A daemon that died refuses connections for ever: its exit must end the wait, not the timeout."""
+
+    def refused() -> int:
+        raise ConnectionRefusedError("[Errno 111] Connection refused")
+
+    started = time.monotonic()
+    with pytest.raises(LabError) as caught:
+        processes.wait_for(refused, bool, timeout_s=30, description="the API", fail_fast=lambda: "keystone exited")
+    assert time.monotonic() - started < 5
+    assert str(caught.value) == (
+        "gave up waiting for the API after 0.0s: keystone exited; "
+        "last state: ConnectionRefusedError: [Errno 111] Connection refused"
+    )
+
+
 def test_process_on_node_keeps_its_pid_and_sees_node_files(scratch_lab: Path) -> None:
     node = scratch_lab / "nodes" / "n0"
     (node / "etc" / "ceph").mkdir(parents=True)
@@ -174,7 +190,7 @@ def test_stop_from_fresh_process_after_sigkill_of_controller_leaves_nothing(scra
         os.kill(controller.pid, signal.SIGKILL)
         controller.wait()
     records = processes.load_records(scratch_lab)
-    assert {r.name for r in records} == {"ceph-mon.kill9", "ceph-osd.kill9", "postgres", "keystone"}
+    assert {r.name for r in records} == {"ceph-mon.kill9", "ceph-mgr.kill9", "ceph-osd.kill9", "postgres", "keystone"}
     assert all(processes.is_running(r) for r in records), "daemons must outlive their starter"
     stopper = subprocess.run(
         [

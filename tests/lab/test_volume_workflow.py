@@ -5,35 +5,33 @@ An image in every site's store (upload to central, copy-image to dcn0 and dcn1),
 Cinder's own COW clone of ``images/<id>@snap`` in that site's ``volumes`` pool (``rbd ls -l`` on a
 node of the site), and a forced snapshot (``cinder snapshot-create --force``) must appear as
 ``volume-<id>@snapshot-<id>`` there. The ``openstack`` CLI creates the volumes, python-cinderclient
-makes the snapshots, openstacksdk waits and reads. Every volume and snapshot is recorded for
-deletion as soon as the API returns its ID; cleanup runs in reverse and waits, so that the image
-(whose snapshot the volumes are clones of) can be deleted last.
+makes the snapshots, openstacksdk waits and reads. Every image, volume and snapshot is recorded in
+the run's ledger as soon as the API returns its ID; cleanup runs in dependency order and waits, so
+that the images (whose snapshots the volumes are clones of) are deleted last.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
-import openstack
 import pytest
 from cinderclient import exceptions as cinder_exc
-from lab_support import cinder_client, connect, openstack_cli, rbd_pool_on_site
+from lab_support import cinder_client, connect, openstack_cli, rbd_pool_on_site, recorded
 from openstack.block_storage.v3._proxy import Proxy as BlockStorageV3
 from openstack.connection import Connection
 
 from dcn_checks import glance, rbd, waiters
 from dcn_checks.glance import GlanceImage
 from dcn_checks.lab.deploy import LabInfo
+from dcn_checks.ledger import Ledger, new_run_id, resource_name
 from dcn_checks.model import Site, SiteModel, load_model
 
 pytestmark = pytest.mark.lab
 
-RUN = secrets.token_hex(3)
+RUN = new_run_id()
 ALL_SITES = ("central", "dcn0", "dcn1")
 DCN_SITES = ("dcn0", "dcn1")
 IMAGE_BYTES = 2 * 1024 * 1024
@@ -41,67 +39,29 @@ VOLUME_GIB = 1
 TIMEOUT_S = 120.0
 
 
-# --- the ledger: volumes and snapshots made here, deleted in reverse ------------------------------
+def name(purpose: str) -> str:
+    return resource_name(RUN, purpose)
 
 
-@dataclass
-class Ledger:
-    """Cinder resources of this module, as (kind, ID) in creation order."""
-
-    entries: list[tuple[str, str]] = field(default_factory=list)
-
-    def add(self, kind: str, resource_id: str) -> str:
-        self.entries.append((kind, resource_id))
-        return resource_id
-
-
-def block_storage(conn: Connection) -> BlockStorageV3:
-    return conn.block_storage  # type: ignore[return-value]
+# --- waits ----------------------------------------------------------------------------------------
 
 
 def wait_for_status(conn: Connection, kind: str, resource_id: str, status: str) -> Any:
-    """Poll a volume or snapshot until ``status``; stop at once on ``error``."""
-    getter = block_storage(conn).get_volume if kind == "volume" else block_storage(conn).get_snapshot
-    return waiters.wait_for(
-        lambda: getter(resource_id),
-        lambda resource: resource.status == status,
+    """Poll a volume or snapshot until ``status``; stop at once on an ``error`` status."""
+    storage = block_storage(conn)
+    get = storage.get_volume if kind == "volume" else storage.get_snapshot
+    return waiters.wait_for_volume_status(
+        lambda: get(resource_id),
+        resource_id,
+        (status,),
+        kind="volume" if kind == "volume" else "volume snapshot",
         timeout_s=TIMEOUT_S,
-        description=f"{kind} {resource_id} {status}",
-        fail_fast=lambda resource: f"{kind} went to error" if resource.status == "error" else None,
-        describe=lambda resource: str(resource.status),
         interval_s=0.2,
     )
 
 
-def find(conn: Connection, kind: str, resource_id: str) -> Any:
-    """The volume or snapshot, or None once Cinder no longer knows it."""
-    getter = block_storage(conn).get_volume if kind == "volume" else block_storage(conn).get_snapshot
-    try:
-        return getter(resource_id)
-    except openstack.exceptions.NotFoundException:
-        return None
-
-
-def delete_all(conn: Connection, ledger: Ledger) -> list[str]:
-    """Delete in reverse (snapshots before their volumes), waiting for each; return the failures."""
-    failures = []
-    for kind, resource_id in reversed(ledger.entries):
-        try:
-            if kind == "snapshot":
-                block_storage(conn).delete_snapshot(resource_id, ignore_missing=True)
-            else:
-                block_storage(conn).delete_volume(resource_id, ignore_missing=True)
-            waiters.wait_for(
-                lambda kind=kind, resource_id=resource_id: find(conn, kind, resource_id),
-                lambda found: found is None,
-                timeout_s=TIMEOUT_S,
-                description=f"{kind} {resource_id} deleted",
-                fail_fast=lambda found: "error_deleting" if found.status == "error_deleting" else None,
-                interval_s=0.2,
-            )
-        except Exception as err:  # cleanup keeps going and reports every failure
-            failures.append(f"{kind} {resource_id}: {err}")
-    return failures
+def block_storage(conn: Connection) -> BlockStorageV3:
+    return conn.block_storage  # type: ignore[return-value]
 
 
 # --- fixtures -------------------------------------------------------------------------------------
@@ -124,37 +84,33 @@ def cinder(conn: Connection) -> Any:
     return cinder_client(conn)
 
 
-def _image(conn: Connection, purpose: str, stores: tuple[str, ...]) -> Iterator[GlanceImage]:
-    image = glance.create_image(conn, f"dcnchk-{RUN}-{purpose}")
-    try:
-        glance.upload_image_to_store(conn, image.image_id, os.urandom(IMAGE_BYTES), "central")
-        if stores != ("central",):
-            glance.copy_image_to_stores(conn, image.image_id, [s for s in stores if s != "central"])
-        yield glance.wait_for_image_in_stores(conn, image.image_id, stores, timeout_s=60)
-    finally:
-        glance.delete_image(conn, image.image_id)
+@pytest.fixture(scope="module")
+def ledger(healthy_lab: LabInfo, conn: Connection) -> Iterator[Ledger]:
+    """Everything this module makes; removed at the end in dependency order (snapshots, volumes, images)."""
+    yield from recorded(healthy_lab, conn, RUN)
+
+
+def _image(conn: Connection, ledger: Ledger, purpose: str, stores: tuple[str, ...]) -> GlanceImage:
+    image = glance.create_image(conn, name(purpose))
+    ledger.record("image", image.image_id, image.name)
+    glance.upload_image_to_store(conn, image.image_id, os.urandom(IMAGE_BYTES), "central")
+    if stores != ("central",):
+        glance.copy_image_to_stores(conn, image.image_id, [s for s in stores if s != "central"])
+    return waiters.wait_for_image_in_stores(
+        glance.image_probe(conn, image.image_id), image.image_id, stores, timeout_s=60
+    )
 
 
 @pytest.fixture(scope="module")
-def image(conn: Connection) -> Iterator[GlanceImage]:
+def image(conn: Connection, ledger: Ledger) -> GlanceImage:
     """A raw image in every site's store, as the document leaves it after copy-image."""
-    yield from _image(conn, "volume-source", ALL_SITES)
+    return _image(conn, ledger, "volume-source", ALL_SITES)
 
 
 @pytest.fixture(scope="module")
-def central_only_image(conn: Connection) -> Iterator[GlanceImage]:
+def central_only_image(conn: Connection, ledger: Ledger) -> GlanceImage:
     """A raw image in the central store only."""
-    yield from _image(conn, "central-only", ("central",))
-
-
-@pytest.fixture(scope="module")
-def ledger(conn: Connection, image: GlanceImage, central_only_image: GlanceImage) -> Iterator[Ledger]:
-    # Depends on the images so that its cleanup (the clones) runs before theirs.
-    book = Ledger()
-    yield book
-    failures = delete_all(conn, book)
-    if failures:
-        pytest.fail(f"cleanup left Cinder resources behind: {'; '.join(failures)}", pytrace=False)
+    return _image(conn, ledger, "central-only", ("central",))
 
 
 @pytest.fixture(scope="module")
@@ -162,11 +118,11 @@ def make_volume_from_image(healthy_lab: LabInfo, conn: Connection, ledger: Ledge
     """``openstack volume create --size 1 --availability-zone <az> --image <id> <name>``, then wait."""
 
     def make(image_id: str, az: str, purpose: str) -> Any:
-        name = f"dcnchk-{RUN}-{purpose}"
+        volume_name = name(purpose)
         args = ["volume", "create", "--size", str(VOLUME_GIB), "--availability-zone", az, "--image", image_id]
-        created = openstack_cli(healthy_lab, *args, name, "-f", "json")
+        created = openstack_cli(healthy_lab, *args, volume_name, "-f", "json")
         assert created.returncode == 0, f"openstack volume create: {created.stderr.strip()[-500:]}"
-        volume_id = ledger.add("volume", json.loads(created.stdout)["id"])
+        volume_id = ledger.record("volume", json.loads(created.stdout)["id"], volume_name)
         return wait_for_status(conn, "volume", volume_id, "available")
 
     return make
@@ -246,8 +202,8 @@ def test_forced_snapshot_is_rbd_snapshot_of_the_volume_at_the_site(
     name: str,
 ) -> None:
     volume = volumes[name]
-    snapshot = cinder.volume_snapshots.create(volume.id, force=True, name=f"dcnchk-{RUN}-snap-{name}")
-    ledger.add("snapshot", snapshot.id)
+    snapshot = cinder.volume_snapshots.create(volume.id, force=True, name=resource_name(RUN, f"snap-{name}"))
+    ledger.record("volume_snapshot", snapshot.id, snapshot.name)
     wait_for_status(conn, "snapshot", snapshot.id, "available")
     entries = rbd_pool_on_site(healthy_lab, site_of(model, name), "volumes")
     row = rbd.find_snapshot(entries, rbd.volume_name(volume.id), rbd.volume_snapshot_name(snapshot.id))
@@ -264,5 +220,5 @@ def test_forced_snapshot_is_rbd_snapshot_of_the_volume_at_the_site(
 
 def test_volume_in_an_unknown_az_is_refused(cinder: Any) -> None:
     with pytest.raises(cinder_exc.BadRequest) as refused:
-        cinder.volumes.create(VOLUME_GIB, availability_zone="dcnchk-nosuch", name=f"dcnchk-{RUN}-nosuch")
+        cinder.volumes.create(VOLUME_GIB, availability_zone="dcnchk-nosuch", name=resource_name(RUN, "nosuch"))
     assert "Availability zone 'dcnchk-nosuch' is invalid" in str(refused.value)

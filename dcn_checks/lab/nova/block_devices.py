@@ -15,7 +15,8 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
-from dcn_checks.errors import LabError
+from dcn_checks import waiters
+from dcn_checks.errors import LabError, WaitError, WaitTimeout
 from dcn_checks.lab.nodes import BindMount
 from dcn_checks.lab.nova import decisions, volume_api
 from dcn_checks.lab.nova.conf import NovaConf
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 
 #: ``[DEFAULT] block_device_allocate_retries`` (60) x ``block_device_allocate_retries_interval`` (3 s).
 VOLUME_CREATE_TIMEOUT_S = 180.0
+#: Volume statuses in which Cinder refuses a delete that it would accept a moment later.
+_BUSY_VOLUME_STATUSES = frozenset({"detaching", "attaching", "in-use", "reserved", "creating"})
 
 
 class BlockDeviceError(LabError):
@@ -92,17 +95,19 @@ def create_volume_for(
     log.info("instance %s: volume %s requested in AZ %s", server.id, volume.id, az or "<cinder default>")
     bdm = dataclasses.replace(bdm, volume_id=volume.id)
     record(bdm)
-    started = time.monotonic()
+    volume_id = volume.id
     attempts = 0
-    while True:
+
+    def probe() -> volume_api.Volume:
+        nonlocal attempts
         attempts += 1
-        volume = volume_api.get_volume(cinder, volume.id)
-        if volume.status == "available":
-            break
-        elapsed = time.monotonic() - started
-        if volume.status == "error" or elapsed > VOLUME_CREATE_TIMEOUT_S:
-            raise BlockDeviceError(volume_not_created(volume.id, elapsed, attempts, volume.status))
-        sleep(0.5)
+        return volume_api.get_volume(cinder, volume_id)
+
+    try:
+        waiters.wait_for_volume_status(probe, volume_id, timeout_s=VOLUME_CREATE_TIMEOUT_S, sleep=sleep)
+    except WaitError as err:
+        status = str(getattr(err.last_state, "status", err.last_state))
+        raise BlockDeviceError(volume_not_created(volume_id, err.elapsed_s, attempts, status)) from err
     attachment_id = volume_api.attachment_create(cinder, volume.id, server.id)
     bdm = dataclasses.replace(bdm, attachment_id=attachment_id)
     record(bdm)
@@ -169,16 +174,27 @@ def detach_all(cinder: ServiceClient, server: Server, *, delete_volumes: bool) -
 
 
 def _delete_when_detached(cinder: ServiceClient, volume_id: str, timeout_s: float = 60.0) -> None:
-    """Cinder refuses to delete a volume that is still ``detaching``; wait for it to settle first."""
-    started = time.monotonic()
-    while True:
+    """Cinder refuses to delete a volume that is still ``detaching``; wait for it to settle first.
+
+    A volume that does not settle in time is asked to go all the same: Cinder's refusal says why.
+    """
+
+    def find() -> volume_api.Volume | None:
         try:
-            volume = volume_api.get_volume(cinder, volume_id)
+            return volume_api.get_volume(cinder, volume_id)
         except volume_api.VolumeNotFound:
+            return None
+
+    try:
+        settled = waiters.wait_for(
+            find,
+            lambda volume: volume is None or volume.status not in _BUSY_VOLUME_STATUSES,
+            timeout_s=timeout_s,
+            description=f"volume {volume_id} detached",
+        )
+    except WaitTimeout as err:
+        log.warning("%s; deleting it all the same", err)
+    else:
+        if settled is None:
             return
-        if volume.status not in ("detaching", "attaching", "in-use", "reserved", "creating"):
-            break
-        if time.monotonic() - started > timeout_s:
-            break
-        time.sleep(0.5)
     volume_api.delete_volume(cinder, volume_id)

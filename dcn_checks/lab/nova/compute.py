@@ -28,7 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dcn_checks.errors import LabError
+from dcn_checks import waiters
+from dcn_checks.errors import LabError, WaitFailed, WaitTimeout
 from dcn_checks.lab.nodes import BindMount
 from dcn_checks.lab.nova import block_devices, decisions, image_api, rbd_backend, volume_api
 from dcn_checks.lab.nova.block_devices import BlockDeviceError, GuestDiskError
@@ -40,6 +41,7 @@ from dcn_checks.lab.nova.records import RUNNING, SHUTDOWN, BlockDevice, Fault, S
 from dcn_checks.lab.nova.service_client import ApiError, ServiceClient, find_endpoint
 from dcn_checks.lab.nova.state import NovaState, StateNotFound
 from dcn_checks.rbd import Location
+from dcn_checks.release import ReleaseProfile
 
 log = logging.getLogger(__name__)
 
@@ -127,9 +129,11 @@ def cinder_client(ctx: RequestContext) -> ServiceClient:
 class Compute:
     """nova-compute of every compute node of the lab, sharing the model's state."""
 
-    def __init__(self, state: NovaState, nodes: Mapping[str, ComputeNode]) -> None:
+    def __init__(self, state: NovaState, nodes: Mapping[str, ComputeNode], profile: ReleaseProfile) -> None:
         self.state = state
         self.nodes = dict(nodes)
+        #: The release whose nova-compute this is (how it registers a snapshot's location).
+        self.profile = profile
 
     # --- helpers ----------------------------------------------------------------------------------
 
@@ -356,7 +360,7 @@ class Compute:
                 image_id,
                 {"disk_format": "raw", "container_format": "bare", **decisions.snapshot_properties(server.project_id)},
             )
-            image_api.add_location(glance, image_id, url)
+            image_api.add_location(glance, image_id, url, method=self.profile.nova_snapshot_location)
             logger.info("[instance: %s] Snapshot image upload complete", server_id)
         except (LabError, ApiError) as err:
             logger.error("[instance: %s] Failed to snapshot image: %s", server_id, err)
@@ -376,11 +380,15 @@ class Compute:
         A server still building is deleted once its build has settled, so no disk appears after
         the delete (Nova's build and delete share the instance lock).
         """
-        started = time.monotonic()
+        with contextlib.suppress(WaitTimeout):  # a build that never settles is deleted all the same
+            waiters.wait_for(
+                lambda: self.state.get_server(server_id).vm_state,
+                lambda vm_state: vm_state != "building",
+                timeout_s=build_timeout_s,
+                description=f"build of instance {server_id} settled",
+                interval_s=0.2,
+            )
         server = self.state.get_server(server_id)
-        while server.vm_state == "building" and time.monotonic() - started < build_timeout_s:
-            time.sleep(0.2)
-            server = self.state.get_server(server_id)
         try:
             if server.host is not None:
                 node = self.node(server.host)
@@ -450,15 +458,21 @@ def copy_to_store(
         pass  # raced with another node starting the same copy: poll for it
     except image_api.ImageImportImpossible as err:
         return str(err).split(": HTTP", 1)[0]
-    started = time.monotonic()
-    while time.monotonic() - started < conf.images_rbd_glance_copy_timeout:
-        progress = decisions.copy_progress(image_api.get_image(glance, image_id), store)
-        if progress == "done":
-            return None
-        if progress == "failed":
-            return decisions.copy_unsuccessful(store, "failed import")
-        sleep(conf.images_rbd_glance_copy_poll_interval)
-    return decisions.copy_timed_out(store)
+    try:
+        waiters.wait_for(
+            lambda: decisions.copy_progress(image_api.get_image(glance, image_id), store),
+            lambda progress: progress == "done",
+            timeout_s=conf.images_rbd_glance_copy_timeout,
+            description=f"copy of image {image_id} to store {store}",
+            fail_fast=lambda progress: "failed import" if progress == "failed" else None,
+            interval_s=conf.images_rbd_glance_copy_poll_interval,
+            sleep=sleep,
+        )
+    except WaitFailed as err:
+        return decisions.copy_unsuccessful(store, err.reason)
+    except WaitTimeout:
+        return decisions.copy_timed_out(store)
+    return None
 
 
 def direct_snapshot(driver: RbdDriver, glance: ServiceClient, server: Server, image_id: str) -> str:

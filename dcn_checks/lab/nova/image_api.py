@@ -15,6 +15,7 @@ from typing import Any
 
 from dcn_checks.lab.nova.decisions import ImageView
 from dcn_checks.lab.nova.service_client import ApiError, ServiceClient
+from dcn_checks.release import NovaLocationMethod
 
 log = logging.getLogger(__name__)
 
@@ -108,19 +109,26 @@ def update_image(glance: ServiceClient, image_id: str, changes: Mapping[str, obj
     glance.call("PATCH", f"/v2/images/{image_id}", patch, content_type=_PATCH)
 
 
-def add_location(glance: ServiceClient, image_id: str, url: str) -> None:
-    """``GlanceImageServiceV2._add_location``: the locations API (Glance 2.17), else the JSON-patch add.
+def add_location(glance: ServiceClient, image_id: str, url: str, *, method: NovaLocationMethod) -> None:
+    """``GlanceImageServiceV2._add_location`` as the release's Nova does it (``method``, a fact of the
+    release profile): a JSON-patch add, or Glance's locations API first (image API 2.17) and the patch
+    only where that Glance lacks the API.
 
-    The Glance that receives this maps the URL to one of *its* stores (``get_updated_store_location``),
-    which is why Nova registers a snapshot through the node's own Glance.
+    The patch is on the image when Glance answers. The locations API runs a ``location_import`` task
+    that holds the image for a moment after it turns active, so that a copy-image fired at once gets
+    409 "Image has active task"; the Nova of every release modelled here (Ussuri to Zed) predates that
+    API, so its snapshots are never held. The Glance that receives this maps the URL to one of *its*
+    stores (``get_updated_store_location``), which is why Nova registers a snapshot through the node's
+    own Glance.
     """
-    try:
-        glance.call("POST", f"/v2/images/{image_id}/locations", {"url": url, "validation_data": {}})
-        return
-    except ApiError as err:
-        if err.status not in (403, 404, 405, 501):
-            raise
-        log.debug("locations API not usable (%s); adding the location by JSON patch", err)
+    if method == "locations-api":
+        try:
+            glance.call("POST", f"/v2/images/{image_id}/locations", {"url": url, "validation_data": {}})
+            return
+        except ApiError as err:
+            if err.status not in (403, 404, 405, 501):
+                raise
+            log.debug("locations API not usable (%s); adding the location by JSON patch", err)
     patch = [{"op": "add", "path": "/locations/-", "value": {"url": url, "metadata": {}}}]
     glance.call("PATCH", f"/v2/images/{image_id}", patch, content_type=_PATCH)
 

@@ -18,6 +18,7 @@ import dcn_checks
 from dcn_checks.errors import LabError
 from dcn_checks.lab import processes, uwsgi
 from dcn_checks.lab.nova import wsgi
+from dcn_checks.release import ReleaseName
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +27,14 @@ PROCESS_NAME = "nova-api"
 
 @dataclass(frozen=True, slots=True)
 class NovaSite:
-    """What the model needs to start: the Controller's nova.conf, its port, the node roots, the Ceph dir."""
+    """What the model needs to start: the Controller's nova.conf, its port, the node roots, the Ceph
+    dir, and the release whose Nova it plays."""
 
     config_file: Path
     port: int
     nodes_dir: Path
     ceph_config_host_dir: str
+    release: ReleaseName
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,7 @@ def uwsgi_app(lab_dir: Path, venv: Path, site: NovaSite) -> uwsgi.UwsgiApp:
             wsgi.ENV_API_CONF: str(site.config_file),
             wsgi.ENV_NODES_DIR: str(site.nodes_dir),
             wsgi.ENV_CEPH_DIR: site.ceph_config_host_dir,
+            wsgi.ENV_RELEASE: site.release,
             "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         },
         options={"pythonpath": str(source_dir)},

@@ -1,8 +1,9 @@
 """The model's WSGI entry point, for uwsgi: ``dcn_checks.lab.nova.wsgi:application``.
 
 It reads, from the environment uwsgi passes (see ``service``), where the controller's nova.conf is,
-where the lab's node roots are, and which host dir holds a node's Ceph files. Everything else comes
-from that nova.conf: the log file, the database (``[database] connection``), and the
+where the lab's node roots are, which host dir holds a node's Ceph files, and the release whose Nova
+it plays (what differs between releases' Nova is a fact of ``release.ReleaseProfile``). Everything
+else comes from that nova.conf: the log file, the database (``[database] connection``), and the
 ``[keystone_authtoken]`` section keystonemiddleware reads through ``oslo_config_file``, as Nova's
 own paste pipeline does. Version discovery (``/`` and ``/v2.1``) is served without a token.
 
@@ -27,17 +28,19 @@ from dcn_checks.lab.nova.api import NovaApi, is_version_request, version_app
 from dcn_checks.lab.nova.compute import Compute, ComputeNode, find_compute_nodes, utcnow
 from dcn_checks.lab.nova.conf import parse_nova_conf
 from dcn_checks.lab.nova.state import NovaState, database_path
+from dcn_checks.release import get_profile
 
 ENV_API_CONF = "DCN_LAB_NOVA_API_CONF"
 ENV_NODES_DIR = "DCN_LAB_NODES_DIR"
 ENV_CEPH_DIR = "DCN_LAB_CEPH_CONFIG_HOST_DIR"
+ENV_RELEASE = "DCN_LAB_NOVA_RELEASE"
 #: nova-compute's work runs in these threads (builds of several servers proceed side by side).
 COMPUTE_WORKERS = 8
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
 
 
-def make_application(api_conf_path: Path, nodes_dir: Path, ceph_config_host_dir: str) -> WsgiApp:
+def make_application(api_conf_path: Path, nodes_dir: Path, ceph_config_host_dir: str, release: str) -> WsgiApp:
     """Assemble the application: versions | keystonemiddleware -> NovaApi."""
     conf = parse_nova_conf(api_conf_path.read_text(encoding="utf-8"), str(api_conf_path))
     if conf.log_file:
@@ -59,7 +62,7 @@ def make_application(api_conf_path: Path, nodes_dir: Path, ceph_config_host_dir:
         state.register_service("nova-compute", host, now)
     api = NovaApi(
         state=state,
-        compute=Compute(state, nodes),
+        compute=Compute(state, nodes, get_profile(release)),
         conf=conf,
         executor=ThreadPoolExecutor(max_workers=COMPUTE_WORKERS, thread_name_prefix="nova-compute"),
     )
@@ -93,7 +96,10 @@ def _connect_nodes(nodes: Mapping[str, ComputeNode]) -> None:
 def _from_environment() -> WsgiApp:
     try:
         return make_application(
-            Path(os.environ[ENV_API_CONF]), Path(os.environ[ENV_NODES_DIR]), os.environ[ENV_CEPH_DIR]
+            Path(os.environ[ENV_API_CONF]),
+            Path(os.environ[ENV_NODES_DIR]),
+            os.environ[ENV_CEPH_DIR],
+            os.environ[ENV_RELEASE],
         )
     except KeyError as err:
         raise LabError(f"the Nova model needs {err.args[0]} in its environment") from None
