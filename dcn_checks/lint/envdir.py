@@ -130,16 +130,6 @@ def _read_parameters(path: Path, relative: str) -> EnvFileContent | UnreadableFi
     return EnvFileContent(relative, {str(name): value for name, value in parameters.items()})
 
 
-def _read_script(path: Path, relative: str) -> list[str] | UnreadableFile:
-    """The ``-e`` files of a deploy script, or why the script cannot be read."""
-    try:
-        return parse_deploy_environments(read_text(path, "a deploy script"))
-    except InputFileError as err:
-        return UnreadableFile(relative, err.problem)
-    except ValueError as err:
-        return UnreadableFile(relative, str(err))
-
-
 def _resolve(argument: str, root: Path, stack: str) -> tuple[str, str | None]:
     """Map a ``-e`` argument to ("tht", env) or ("file", path relative to root) or ("other", None)."""
     tht_prefix = f"{THT}/"
@@ -156,8 +146,8 @@ def _resolve(argument: str, root: Path, stack: str) -> tuple[str, str | None]:
 def _deploy_script(directory: Path, unreadable: list[UnreadableFile]) -> tuple[str, list[str]] | None:
     """Return the stack's deploy script with the most ``-e`` files (an update includes all) and those files.
 
-    A ``*.sh`` file that is not a script (a directory, binary) or cannot be split into words is
-    added to ``unreadable`` when it looks like a deploy script, so the lint names it.
+    A ``*.sh`` file that cannot be read as text (a directory, binary), or a deploy command in one that
+    cannot be split into words, is added to ``unreadable``, so the lint names it.
     """
     found: list[tuple[str, list[str]]] = []
     for path in sorted(directory.glob("*.sh")):
@@ -169,11 +159,10 @@ def _deploy_script(directory: Path, unreadable: list[UnreadableFile]) -> tuple[s
             continue
         if "overcloud deploy" not in text:
             continue
-        environments = _read_script(path, relative)
-        if isinstance(environments, UnreadableFile):
-            unreadable.append(environments)
-        else:
-            found.append((relative, environments))
+        try:
+            found.append((relative, parse_deploy_environments(text)))
+        except ValueError as err:  # an unbalanced quote
+            unreadable.append(UnreadableFile(relative, str(err)))
     if not found:
         return None
     return max(found, key=lambda script: len(script[1]))
