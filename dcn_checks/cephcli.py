@@ -99,6 +99,12 @@ class ClusterAdmin:
         """The full command line of ``args`` as client.admin of this cluster."""
         return client_argv(tool, self.ceph_dir, self.site.cluster, ADMIN, args, keyring=self.keyring_path)
 
+    def run_now(self, args: Sequence[str], tool: str = "ceph") -> CommandResult:
+        """Run ``<tool> <args>`` as client.admin now, never from the kept answers: for state a run changes."""
+        argv = self.argv(args, tool)
+        log.debug("%s: %s", self.node, describe_command(argv))
+        return self.host.run(argv, timeout_s=self.timeout_s)
+
     def run(self, *args: str) -> CommandResult:
         """Run ``ceph <args>`` as client.admin (once per run; later calls get the same answer)."""
         argv = self.argv(args)

@@ -352,3 +352,34 @@ def find_unbound_mon_addrs(monmap: MonMap, listeners: frozenset[Endpoint]) -> tu
             if not any(host in (h, "*") and port == p for h, p in endpoints(addr) for host, port in listeners):
                 unbound.append(f"mon.{mon.name} {_text(addr)}")
     return tuple(unbound)
+
+
+@dataclass(frozen=True, slots=True)
+class OsdOps:
+    """Client operations an OSD has served since it started (``ceph tell osd.N perf dump osd``)."""
+
+    reads: int
+    writes: int
+
+    def __sub__(self, other: OsdOps) -> OsdOps:
+        return OsdOps(self.reads - other.reads, self.writes - other.writes)
+
+    def __add__(self, other: OsdOps) -> OsdOps:
+        return OsdOps(self.reads + other.reads, self.writes + other.writes)
+
+
+def parse_osd_ids(text: str) -> tuple[int, ...]:
+    """Parse ``ceph osd ls -f json``, e.g. ``[0, 1, 2]``."""
+    data = parse_json_output(text, "ceph osd ls", list)
+    if not all(isinstance(item, int) and not isinstance(item, bool) for item in data):
+        raise ParseError(f"ceph osd ls: expected a list of OSD ids, got {text.strip()[:200]!r}")
+    return tuple(data)
+
+
+def parse_osd_ops(text: str) -> OsdOps:
+    """Parse ``ceph tell osd.N perf dump osd``: its ``op_r`` and ``op_w`` counters (reads and writes of clients;
+    ``op_rw``, a read-modify-write such as a clone's copy-up, counts as both)."""
+    data = parse_json_output(text, "ceph tell osd perf dump", dict)
+    osd = json_field(data, "osd", dict)
+    read_write = json_field(osd, "op_rw", int, 0)
+    return OsdOps(json_field(osd, "op_r", int) + read_write, json_field(osd, "op_w", int) + read_write)

@@ -19,6 +19,7 @@ and store IDs, never tokens.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import io
 import itertools
@@ -470,6 +471,19 @@ def image_probe(conn: Connection, image_id: str, *, endpoint: str | None = None)
     on one proxy, so that an edge Glance's version is discovered once, not at every probe."""
     proxy = get_image_proxy(conn, endpoint)
     return lambda: _get_image(proxy, image_id, endpoint)
+
+
+def download_sha512(conn: Connection, image_id: str, *, endpoint: str | None = None) -> tuple[str, int]:
+    """``glance image-download``: the sha512 and length of the image's bytes as this Glance serves them."""
+
+    def read() -> tuple[str, int]:
+        digest, size = hashlib.sha512(), 0
+        for chunk in _client(conn, endpoint).images.data(image_id):
+            digest.update(chunk)
+            size += len(chunk)
+        return digest.hexdigest(), size
+
+    return _call(f"GET /v2/images/{image_id}/file", endpoint, read)
 
 
 def delete_image_from_store(

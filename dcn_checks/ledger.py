@@ -229,12 +229,17 @@ class Ledger:
     Get one from :func:`open_ledger` (a new run) or :func:`claim_ledger` (a stale run taken over),
     and close it when done. Closing removes the file when nothing is left in it, and keeps it (stale
     from then on, for ``dcn-checks cleanup``) when something is.
+
+    A process that joins another's run (:func:`join_ledger`, a pytest-xdist worker) appends to the
+    same file without the lock; its ``resources`` are only those it recorded itself, and closing
+    never removes the file: the holder owns it, and :meth:`reload` shows it every process's records.
     """
 
-    def __init__(self, path: Path, fd: int, record: RunRecord) -> None:
+    def __init__(self, path: Path, fd: int, record: RunRecord, *, holds: bool = True) -> None:
         self.path = path
         self.run_id = record.run_id
         self.owner = record.owner
+        self.holds = holds
         self._fd = fd
         self._resources = list(record.resources)
 
@@ -264,11 +269,18 @@ class Ledger:
         self._write(render_event("removed", resource))
         self._resources.remove(resource)
 
+    def reload(self) -> None:
+        """Read back what every process of the run recorded and removed (the holder does, at the run's end)."""
+        if self._fd < 0:
+            raise ValueError(f"the ledger of run {self.run_id} is closed")
+        record = parse_ledger(_read_all(self._fd).decode(errors="replace"), str(self.path))
+        self._resources = list(record.resources)
+
     def close(self) -> None:
-        """Let go of the ledger: delete the file if it lists nothing, then drop the lock."""
+        """Let go of the ledger: the holder deletes the file if it lists nothing, then drops the lock."""
         if self._fd < 0:
             return
-        if not self._resources:
+        if self.holds and not self._resources:
             self.path.unlink(missing_ok=True)
         os.close(self._fd)
         self._fd = -1
@@ -301,7 +313,7 @@ def open_ledger(target_file: Path, run_id: str | None = None) -> Ledger:
     owner = RunOwner(os.getpid(), socket.gethostname(), datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o644)
+        fd = os.open(staging, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o644)
     except OSError as err:
         raise TargetError(f"{directory}: cannot write the ledger of a run: {err.strerror or err}") from err
     try:
@@ -319,6 +331,27 @@ def open_ledger(target_file: Path, run_id: str | None = None) -> Ledger:
         staging.unlink(missing_ok=True)
     log.info("run %s: ledger %s", run_id, path)
     return Ledger(path, fd, RunRecord(run_id, owner, ()))
+
+
+def join_ledger(target_file: Path, run_id: str) -> Ledger:
+    """Join the live run ``run_id`` from another process: append to its ledger, which its holder keeps.
+
+    BadInputError when the run has no ledger or no live holder (a worker outliving its run must not
+    add to a ledger a cleanup may be working on).
+    """
+    path = ledger_dir(target_file) / f"{run_id}{LEDGER_SUFFIX}"
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
+    except FileNotFoundError as err:
+        raise BadInputError(f"{path}: run {run_id} has no ledger to join") from err
+    try:
+        if not _is_held(path):
+            raise BadInputError(f"{path}: run {run_id} is not live; nothing may join it")
+        record = parse_ledger(_read_all(fd).decode(errors="replace"), str(path))
+    except BaseException:
+        os.close(fd)
+        raise
+    return Ledger(path, fd, RunRecord(record.run_id, record.owner, ()), holds=False)
 
 
 def find_runs(directory: Path) -> tuple[RunStatus, ...]:

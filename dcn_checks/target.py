@@ -13,6 +13,10 @@ writes one). The file ties together what a run needs and nothing else::
       inventory: inventory.yaml    # ansible inventory naming every node of the model
     timeouts:
       api_s: 30                    # one API call or command
+      create_s: 300                # one create-and-wait of the functional checks (a copy, a boot)
+    creates:                       # the functional checks (marked creates); all optional
+      flavor: m1.small             # boot with this flavor instead of one the run makes and removes
+      central_cluster_busy: false  # true: central's counters around a DCN boot are evidence, not a verdict
 
 It is read once, at session start; every problem is one ``TargetError`` line naming the file and
 the field, so a typo never becomes a wall of failing checks.
@@ -35,10 +39,11 @@ TARGET_FILE = "target.yaml"
 HostBackend = Literal["lab", "ansible"]
 HOST_BACKENDS: tuple[HostBackend, ...] = ("lab", "ansible")
 
-_TOP_KEYS = {"model", "cloud", "hosts", "timeouts"}
+_TOP_KEYS = {"model", "cloud", "hosts", "timeouts", "creates"}
+_CREATES_KEYS = {"flavor", "central_cluster_busy"}
 _CLOUD_KEYS = {"clouds_yaml", "name"}
 _HOSTS_KEYS = {"backend", "inventory"}
-_TIMEOUT_KEYS = {"api_s"}
+_TIMEOUT_KEYS = {"api_s", "create_s"}
 #: The longest a single API call or command may be given: an hour is already a hung cloud.
 MAX_TIMEOUT_S = 3600
 
@@ -67,6 +72,9 @@ class Target:
     inventory: Path
     hosts: tuple[InventoryHost, ...]
     api_timeout_s: float
+    create_timeout_s: float = 300.0
+    flavor: str | None = None
+    central_cluster_busy: bool = False
 
     def host(self, node: str) -> InventoryHost:
         """Return the inventory entry of ``node``; every node of the model has one (checked at load)."""
@@ -106,6 +114,11 @@ def parse_target(document: Any, source: Path) -> Target:
     cloud = _mapping(top.get("cloud", {}), source, "cloud", _CLOUD_KEYS)
     hosts = _mapping(top.get("hosts", {}), source, "hosts", _HOSTS_KEYS)
     timeouts = _mapping(top.get("timeouts", {}), source, "timeouts", _TIMEOUT_KEYS)
+    creates = _mapping(top.get("creates", {}), source, "creates", _CREATES_KEYS)
+    flavor = _string(creates, source, "creates.flavor") if "flavor" in creates else None
+    busy = creates.get("central_cluster_busy", False)
+    if not isinstance(busy, bool):
+        raise TargetError(f"{source}: creates.central_cluster_busy: expected true or false, got {shown(busy)}")
 
     model_path = base / _string(top, source, "model")
     try:
@@ -134,17 +147,8 @@ def parse_target(document: Any, source: Path) -> Target:
 
     if backend == "lab":
         _check_node_roots(inventory, inventory_hosts, model)
-    api_timeout = timeouts.get("api_s", 30)
-    if (
-        not isinstance(api_timeout, int | float)
-        or isinstance(api_timeout, bool)
-        or not math.isfinite(api_timeout)
-        or not 0 < api_timeout <= MAX_TIMEOUT_S
-    ):
-        raise TargetError(
-            f"{source}: timeouts.api_s: expected a number of seconds above 0 and at most {MAX_TIMEOUT_S}, "
-            f"got {shown(api_timeout)}"
-        )
+    api_timeout = _seconds(timeouts, source, "api_s", 30)
+    create_timeout = _seconds(timeouts, source, "create_s", 300)
     return Target(
         source=source,
         model=model,
@@ -153,8 +157,26 @@ def parse_target(document: Any, source: Path) -> Target:
         backend=backend,
         inventory=inventory,
         hosts=inventory_hosts,
-        api_timeout_s=float(api_timeout),
+        api_timeout_s=api_timeout,
+        create_timeout_s=create_timeout,
+        flavor=flavor,
+        central_cluster_busy=busy,
     )
+
+
+def _seconds(timeouts: dict[str, Any], source: Path, key: str, default: float) -> float:
+    value = timeouts.get(key, default)
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or not 0 < value <= MAX_TIMEOUT_S
+    ):
+        raise TargetError(
+            f"{source}: timeouts.{key}: expected a number of seconds above 0 and at most {MAX_TIMEOUT_S}, "
+            f"got {shown(value)}"
+        )
+    return float(value)
 
 
 def read_inventory_hosts(path: Path) -> tuple[InventoryHost, ...]:

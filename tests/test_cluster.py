@@ -282,3 +282,17 @@ def test_parse_listeners_refuses_other_output() -> None:
 def test_find_unbound_mon_addrs_names_the_mon_nobody_listens_for() -> None:
     listening = frozenset({("127.0.0.1", 31685), ("127.0.0.1", 30971), ("127.0.0.1", 29844), ("*", 26902)})
     assert cluster.find_unbound_mon_addrs(MON_DOWN, listening) == ("mon.c v2:127.0.0.1:31999",)
+
+
+def test_osd_ops_count_client_reads_and_writes_with_read_modify_writes_in_both() -> None:
+    """``ceph tell osd.0 perf dump osd`` of the lab's central OSD (op_r 8063, op_w 1566, op_rw 2751)."""
+    ops = cluster.parse_osd_ops((DATA / "ceph" / "tell-osd-perf-dump-osd.json").read_text())
+    assert ops == cluster.OsdOps(8063 + 2751, 1566 + 2751)
+    assert ops - ops == cluster.OsdOps(0, 0)
+    assert cluster.parse_osd_ids((DATA / "ceph" / "osd-ls.json").read_text()) == (0,)
+
+
+@pytest.mark.parametrize("text", ["{}", '{"osd": {"op_r": "1", "op_w": 2}}', "[]", "not json"])
+def test_osd_ops_refuse_what_is_not_a_perf_dump(text: str) -> None:
+    with pytest.raises(ParseError):
+        cluster.parse_osd_ops(text)

@@ -146,6 +146,33 @@ def test_a_claimed_stale_ledger_belongs_to_the_claimer(target: Path) -> None:
     assert not path.exists()
 
 
+def test_a_worker_joins_the_live_run_and_the_holder_sees_its_records(target: Path) -> None:
+    """An xdist worker appends to its controller's ledger; it removes only its own, the holder the rest."""
+    with ledger.open_ledger(target, RUN) as holder:
+        holder.record("flavor", "f1")
+        with ledger.join_ledger(target, RUN) as worker:
+            worker.record("image", "i1", f"dcnchk-{RUN}-golden")
+            worker.record("server", "s1")
+            assert worker.resources == (Resource("image", "i1", f"dcnchk-{RUN}-golden"), Resource("server", "s1"))
+            worker.forget(Resource("server", "s1"))
+        holder.reload()
+        assert holder.resources == (Resource("flavor", "f1"), Resource("image", "i1", f"dcnchk-{RUN}-golden"))
+        assert holder.path.exists()  # a worker never removes the holder's file
+        for resource in holder.resources:
+            holder.forget(resource)
+    assert ledger.find_runs(ledger.ledger_dir(target)) == ()
+
+
+def test_only_a_live_run_can_be_joined(target: Path) -> None:
+    with pytest.raises(BadInputError, match="no ledger to join"):
+        ledger.join_ledger(target, RUN)
+    book = ledger.open_ledger(target, RUN)
+    book.record("flavor", "f1")
+    book.close()
+    with pytest.raises(BadInputError, match="not live"):
+        ledger.join_ledger(target, RUN)
+
+
 @pytest.mark.parametrize(
     ("kind", "name", "store_id"),
     [
