@@ -55,6 +55,19 @@ class SitePair:
 
 
 @dataclass(frozen=True, slots=True)
+class DcnPair:
+    """An ordered pair of DCN sites: an image made at ``site`` travels through central to ``other``."""
+
+    site: Site
+    other: Site
+
+    @property
+    def where(self) -> str:
+        """``dcn0->dcn1``."""
+        return f"{self.site.name}->{self.other.name}"
+
+
+@dataclass(frozen=True, slots=True)
 class GlanceServiceCase:
     """One glance-api service on a node (``glance_api`` or ``glance_api_internal``, by release)."""
 
@@ -169,6 +182,15 @@ def compute_node_cases(model: SiteModel) -> list[tuple[NodeCase, str]]:
     return [(NodeCase(site, node), node.name) for site in model.sites for node in site.nodes_with("NovaCompute")]
 
 
+def dcn_pair_cases(model: SiteModel) -> list[tuple[DcnPair, str]]:
+    return [
+        (DcnPair(site, other), f"{site.name}->{other.name}")
+        for site in model.dcn_sites
+        for other in model.dcn_sites
+        if other is not site
+    ]
+
+
 #: Fixture argument name → its cases.
 CASES: dict[str, Callable[[SiteModel], list[tuple[object, str]]]] = {
     "site": site_cases,  # type: ignore[dict-item]
@@ -176,6 +198,7 @@ CASES: dict[str, Callable[[SiteModel], list[tuple[object, str]]]] = {
     "node": node_cases,  # type: ignore[dict-item]
     "client_binding": client_binding_cases,  # type: ignore[dict-item]
     "site_pair": site_pair_cases,  # type: ignore[dict-item]
+    "dcn_pair": dcn_pair_cases,  # type: ignore[dict-item]
     "mon_site": mon_site_cases,  # type: ignore[dict-item]
     "compute_node": compute_node_cases,  # type: ignore[dict-item]
     "glance_service": glance_service_cases,  # type: ignore[dict-item]

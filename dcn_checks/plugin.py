@@ -31,13 +31,17 @@ from dcn_checks.serviceconf import IniFile, read_config
 if TYPE_CHECKING:
     import openstack.connection
 
+    from dcn_checks.cephcli import ClusterAdmin
     from dcn_checks.clients import Host
     from dcn_checks.heat import Catalog
+    from dcn_checks.ledger import Ledger
     from dcn_checks.lint.envdir import EnvDirectory
     from dcn_checks.lint.rules import Finding as LintFinding
     from dcn_checks.model import Node, SiteModel
     from dcn_checks.release import ReleaseProfile
+    from dcn_checks.runshare import QuietLock
     from dcn_checks.target import Target
+    from dcn_checks.workload import Workload
 
 MARKERS = (
     "check(check_id, requirements): the stable check ID and the requirements (R<n>) it proves",
@@ -49,8 +53,23 @@ _ENV_DIR = pytest.StashKey["tuple[EnvDirectory, Catalog]"]()
 _TARGET = pytest.StashKey["Target"]()
 _CLOUD = pytest.StashKey["openstack.connection.Connection"]()
 _EVIDENCE = pytest.StashKey[Evidence]()
+_RUN_ID = pytest.StashKey[str]()
+_RUN_ERROR = pytest.StashKey[DcnChecksError]()
 #: Fixtures that only a target can give; a check using one is deselected without --target.
-TARGET_FIXTURES = frozenset({"target", "site_model", "cloud", "hosts", "profile", *CASES})
+TARGET_FIXTURES = frozenset(
+    {
+        "target",
+        "site_model",
+        "cloud",
+        "hosts",
+        "profile",
+        "run_ledger",
+        "workload",
+        "quiet_lock",
+        "cluster_admins",
+        *CASES,
+    }
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -138,6 +157,25 @@ def _configure_target(config: pytest.Config) -> None:
     except DcnChecksError as err:
         raise pytest.UsageError(f"dcn-checks: {err}") from err
     config.stash[_TARGET] = target
+    if config.getoption("collectonly"):
+        return
+    _start_run(config, target)
+
+
+def _start_run(config: pytest.Config, target: Target) -> None:
+    """The run ID of this process: the controller makes it and holds the ledger, a worker is told it."""
+    from dcn_checks.run import RunHolder, interrupt_on_sigterm, worker_run_id
+
+    interrupt_on_sigterm()
+    run_id = worker_run_id(config)
+    if run_id is None:
+        holder = RunHolder(target.source, config.stash.get(_CLOUD, None))
+        holder.open()
+        config.pluginmanager.register(holder, "dcn-checks-run")
+        run_id = holder.run_id
+        if holder.error is not None:
+            config.stash[_RUN_ERROR] = holder.error
+    config.stash[_RUN_ID] = run_id
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -199,6 +237,85 @@ def hosts(target: Target) -> dict[str, Host]:
     from dcn_checks.clients import get_hosts
 
     return get_hosts(target)
+
+
+@pytest.fixture(scope="session")
+def cluster_admins(target: Target, hosts: dict[str, Host]) -> dict[str, ClusterAdmin]:
+    """client.admin of every site's cluster on a mon node of the site, by site name (answers kept per run)."""
+    from dcn_checks.cephcli import get_cluster_admins
+
+    return get_cluster_admins(target.model, hosts, target.api_timeout_s)
+
+
+@pytest.fixture(scope="session")
+def run_ledger(pytestconfig: pytest.Config, target: Target, cloud: openstack.connection.Connection) -> Iterator[Ledger]:
+    """This process's part of the run's ledger; at the end of the session it removes what it recorded.
+
+    What this process cannot remove stays recorded; the run's holder tries again at the very end.
+    """
+    from dcn_checks import lifecycle
+    from dcn_checks.ledger import join_ledger
+
+    error = pytestconfig.stash.get(_RUN_ERROR, None)
+    if error is not None:
+        raise error
+    ledger = join_ledger(target.source, pytestconfig.stash[_RUN_ID])
+    try:
+        yield ledger
+    finally:
+        with _quiet_lock(pytestconfig, target).busy():
+            report = lifecycle.remove_recorded(ledger, lifecycle.SdkCloud(cloud), timeout_s=target.create_timeout_s)
+        ledger.close()
+        for failure in report.failed:
+            pytestconfig.get_terminal_writer().line(f"dcn-checks: not removed yet: {failure.line()}")
+
+
+def run_id_of(config: pytest.Config) -> str:
+    """The ID of the run this process belongs to (the controller's, under xdist)."""
+    return config.stash[_RUN_ID]
+
+
+def _quiet_lock(config: pytest.Config, target: Target) -> QuietLock:
+    from dcn_checks.ledger import ledger_dir
+    from dcn_checks.runshare import QuietLock
+
+    return QuietLock(ledger_dir(target.source), config.stash[_RUN_ID])
+
+
+@pytest.fixture(scope="session")
+def quiet_lock(pytestconfig: pytest.Config, target: Target) -> QuietLock:
+    """The run's quiet lock: creates hold it shared; a measurement of the central cluster, exclusive."""
+    return _quiet_lock(pytestconfig, target)
+
+
+@pytest.fixture(scope="session")
+def workload(
+    pytestconfig: pytest.Config,
+    target: Target,
+    cloud: openstack.connection.Connection,
+    run_ledger: Ledger,
+    quiet_lock: QuietLock,
+) -> Workload:
+    """Creates resources for the functional checks, each recorded in the run's ledger before any wait.
+
+    The flavor is the target's (``creates.flavor``), else one of the document's size made once for the
+    whole run, recorded where no worker removes it before the run ends.
+    """
+    from dcn_checks.ledger import join_ledger, ledger_dir
+    from dcn_checks.runshare import once_per_run
+    from dcn_checks.workload import Workload
+
+    if target.flavor is not None:
+        flavor = str(cloud.compute.find_flavor(target.flavor, ignore_missing=False).id)
+    else:
+        run_id = run_id_of(pytestconfig)
+
+        def make() -> dict[str, object]:
+            shared = Workload(cloud, join_ledger(target.source, run_id), target.create_timeout_s, lock=quiet_lock)
+            return {"id": shared.flavor()}
+
+        flavor = str(once_per_run(ledger_dir(target.source), run_id, "flavor", make)["id"])
+    return Workload(cloud, run_ledger, target.create_timeout_s, flavor_id=flavor, lock=quiet_lock)
 
 
 @pytest.fixture
@@ -325,6 +442,26 @@ def _needs(item: pytest.Item) -> set[str]:
     return needs
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """With ``-n``, distribute by group (before xdist picks its default ``load``): see ``_group``."""
+    if config.getoption("--target", None) is None or not config.pluginmanager.hasplugin("xdist"):
+        return
+    if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", "no") == "no":
+        config.option.dist = "loadgroup"
+
+
+def _group(item: pytest.Item) -> str | None:
+    """The xdist group of a creating check: its site, so the flows of one site (the COW server, the
+    volume, the snapshots) are made once, on one worker, and shared by the site's checks."""
+    if item.get_closest_marker("creates") is None:
+        return None
+    callspec = getattr(item, "callspec", None)
+    sites = [s for v in callspec.params.values() if (s := site_of(v)) is not None] if callspec is not None else []
+    return f"site-{sites[0]}" if sites else "central"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deselect checks whose input was not given; refuse checks without a catalogued, unique check ID
     and a reads/creates marker."""
@@ -350,6 +487,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.get_closest_marker("reads") is None and item.get_closest_marker("creates") is None:
             raise pytest.UsageError(f"dcn-checks: {where} is marked neither reads nor creates")
         spec = CHECKS[check_id]
+        group = _group(item)
+        if group is not None and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(group))
         item.user_properties.append(("check_id", check_id))
         item.user_properties.append(("requirements", ",".join(spec.requirements)))
         callspec = getattr(item, "callspec", None)

@@ -23,6 +23,11 @@ class CheckSpec:
     remediation: str
     modes: tuple[tuple[str, str], ...] = ()  # (failure mode, its remediation)
     rule: str = ""  # the lint rule a static check reports (``dcn-checks lint`` and suites/static share it)
+    #: Why no deployment setting can make this check fail: it proves Glance's, Cinder's or Nova's own
+    #: behaviour (a bug or a version without it would), so no lab fault exists for it.
+    behaviour: str = ""
+    #: The check records what the cloud did and never passes or fails on it (the report says "info").
+    informational: bool = False
 
     def remediation_for(self, mode: str = "") -> str:
         """The remediation of failure ``mode``; the check's own for "" or a mode it does not list."""
@@ -181,6 +186,81 @@ _CHECKS = (
     CheckSpec("CONF-006", ("R27", "R28"), "Each site reaches the other site's images pool and may write it",
               "Give the shared user (client.external with key option 2) 'profile rbd pool=images' on that cluster "
               "(CephExtraKeys) and ship its conf and keyring (CephExternalMultiConfig) to the client site"),
+    # --- functional: images (suites/creates/test_image_copies.py) ---
+    CheckSpec("IMAGE-001", ("R43",), "An image uploaded to central's store is active, raw, in that store only",
+              "Set central's GlanceBackendID to its store ID (central) and let client.openstack write central's "
+              "images pool (CephClientUserName, caps 'profile rbd pool=images')"),
+    CheckSpec("IMAGE-002", ("R45", "R46"), "One copy-image call puts the image into every DCN store",
+              "Enable copy-image (GlanceEnabledImportMethods) and give central's Glance a store for the site "
+              "(glance-dcn-stores.yaml) whose user may write the site's images pool"),
+    CheckSpec("IMAGE-003", ("R47",), "Each store's location is rbd://<that site's fsid>/images/<id>/snap",
+              "Point the store's GlanceMultistoreConfig item (CephClusterName) and CephExternalMultiConfig item "
+              "(fsid) at the site's own cluster"),
+    CheckSpec("IMAGE-004", ("R48",), "The image keeps one hash and the same bytes at every site's Glance",
+              "Delete the site's copy (glance stores-delete) and copy-image it again; the store's cluster returned "
+              "other bytes than were uploaded"),
+    CheckSpec("IMAGE-005", ("R49",), "Each cluster holds <id> and a protected <id>@snap of the image's size",
+              "Let Glance write its copies (no rbd rm, cp or unprotect behind it): delete the store's copy and "
+              "copy-image it again"),
+    CheckSpec("IMAGE-006", ("R50",), "Glance refuses copies of a non-active image and to an unknown store",
+              "Upgrade Glance to a release with the copy-existing-image checks",
+              behaviour="Glance's own API rules for copy-image; no deployment parameter changes them"),
+    CheckSpec("IMAGE-007", ("R51",), "Deleting a store's copy removes only that copy and its RBD image",
+              "Use python-glanceclient > 3.1.0 (glance stores-delete) and a Glance whose store user may delete in "
+              "the site's images pool ('profile rbd pool=images')"),
+    CheckSpec("IMAGE-008", ("R51", "R52"), "The last location stays; a full delete empties every cluster",
+              "Give every store's user delete rights in its images pool ('profile rbd pool=images') so Glance "
+              "removes each copy; remove leftovers with 'rbd snap unprotect/purge' and 'rbd rm'"),
+    CheckSpec("IMAGE-009", ("R53",), "A store's copy with a COW child at the site is not deleted",
+              "Keep Glance's RBD store from deleting parents of clones (no rbd_store flattening hand edits)",
+              behaviour="RBD refuses to remove a snapshot with clones and Glance answers 409; no deployment "
+              "parameter changes that"),
+    # --- functional: boots (suites/creates/test_cow_boots.py) ---
+    CheckSpec("BOOT-001", ("R54", "R55", "R57"), "A server boots in the site's AZ as a COW clone of the site's image",
+              "Keep NovaEnableRbdBackend with the site's CephClusterName and NovaRbdPoolName, show locations to the "
+              "site's Nova (its GlanceApiEdge) and leave the site in its AZ (NovaComputeAvailabilityZone)",
+              (("flat", "Let Nova see the image's location in the site's store: Nova talks to the site's "
+                "GlanceApiEdge, which shows locations, with the site's store as default (GlanceBackendID); "
+                "NovaDisableImageDownloadToRbd: true keeps it from downloading"),
+               ("not-active", "Look at the server's fault: the site's computes must be up in its AZ "
+                "(NovaComputeAvailabilityZone) with the site's cluster as rbd backend"))),
+    CheckSpec("BOOT-002", ("R58",), "A boot of an image absent from the site's store does what Nova's settings say",
+              "Include environments/dcn-storage.yaml (NovaDisableImageDownloadToRbd: true) and, from Wallaby, set "
+              "GlanceBackendID to the site's store so Nova asks Glance to copy the image there"),
+    CheckSpec("WAN-001", ("R55", "R57"), "A COW boot at a DCN site reads and writes nothing in central's cluster",
+              "Keep the site's Nova on the site's own cluster (NovaEnableRbdBackend with the stack's CephClusterName, "
+              "no /etc/ceph/central.conf in images_rbd_ceph_conf) and the image in the site's store"),
+    CheckSpec("WAN-002", ("R60",), "A volume from an image at a DCN site reads and writes nothing in central's cluster",
+              "Keep the site's cinder-volume on the site's own cluster (CinderEnableRbdBackend with the stack's "
+              "CephClusterName) and the image in the site's store"),
+    # --- functional: volumes (suites/creates/test_volumes.py) ---
+    CheckSpec("VOLUME-001", ("R60",), "A volume from an image in the site's AZ is a clone in the site's volumes pool",
+              "Set CinderStorageAvailabilityZone to the site's AZ with the site's cluster as rbd backend, and keep "
+              "the image's location visible to the site's Cinder (glance_api_servers = the site's Glance)"),
+    CheckSpec("VOLUME-002", ("R61", "R67"), "A server boots in the site's AZ from that volume",
+              "Keep Nova's and Cinder's AZ of the site equal (NovaComputeAvailabilityZone, "
+              "CinderStorageAvailabilityZone) and the site's computes up"),
+    CheckSpec("VOLUME-003", ("R62",), "A one-step boot from volume at the site creates its volume in the site's AZ",
+              "Include environments/dcn-storage.yaml or set NovaCrossAZAttach: false in the DCN stack, so Nova asks "
+              "Cinder for the volume in the server's AZ"),
+    CheckSpec("VOLUME-004", ("R63",), "Attaching a volume of another AZ to a server at the site is refused",
+              "Include environments/dcn-storage.yaml or set NovaCrossAZAttach: false in the DCN stack"),
+    CheckSpec("VOLUME-005", ("R65",), "A forced snapshot of the in-use root volume stays in the site's cluster",
+              "Keep the site's cinder-volume on the site's cluster (CinderEnableRbdBackend, CephClusterName)"),
+    CheckSpec("VOLUME-006", ("R66",), "A volume from that snapshot boots in the site's AZ",
+              "Keep the site's cinder-volume on the site's cluster and its AZ equal to Nova's"),
+    # --- functional: snapshot round trip (suites/creates/test_snapshot_round_trip.py) ---
+    CheckSpec("ROUNDTRIP-001", ("R69",), "A server image taken at a site lives only in that site's store",
+              "Set the site's GlanceBackendID to its store ID, so its Glance writes snapshots to the local store"),
+    CheckSpec("ROUNDTRIP-002", ("R70",), "copy-image takes a site's server image to central under the same ID",
+              "Give the site's Glance a 'central' store (GlanceMultistoreConfig) whose user may write central's "
+              "images pool (CephExtraKeys caps of client.external on central), with copy-image enabled"),
+    CheckSpec("ROUNDTRIP-003", ("R71",), "From central the image goes on to another site and boots COW there",
+              "Give central's Glance a store for the other site (glance-dcn-stores.yaml) and that site's Nova its "
+              "own cluster"),
+    CheckSpec("ROUNDTRIP-004", ("R72",), "What Glance does with a DCN-only image copied straight to another DCN site",
+              "Nothing to fix: the outcome is recorded; copy through central, as the document says",
+              informational=True),
 )  # fmt: skip
 
 CHECKS: dict[str, CheckSpec] = {check.check_id: check for check in _CHECKS}
