@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from openstack import exceptions as sdk_errors
 
-from dcn_checks import glance, waiters
+from dcn_checks import glance, runshare, waiters
 from dcn_checks.errors import GlanceError, InputFileError
 from dcn_checks.ledger import (
     LAB_PREFIX,
@@ -282,6 +282,9 @@ def sweep(
             report = remove_recorded(
                 ledger, cloud, timeout_s=timeout_s, interval_s=interval_s, clock=clock, sleep=sleep
             )
+        if not ledger.path.exists():  # every resource is gone: so are the run's shared-state records
+            for leftover in runshare.run_files(directory, ledger.run_id):
+                leftover.unlink(missing_ok=True)
         runs.append(RunSweep(ledger.run_id, report))
     return SweepReport(tuple(runs), tuple(live), tuple(errors))
 

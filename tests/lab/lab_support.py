@@ -184,7 +184,8 @@ def run_suite(target: Path, *pytest_args: str, timeout_s: float = 600) -> SuiteR
         check_ids: dict[str, str] = {}
         if junit.exists():
             for case in ElementTree.parse(junit).iter("testcase"):
-                name = case.get("name", "")
+                # xdist's loadgroup appends "@<group>" to a test's ID; the case is what precedes it.
+                name = case.get("name", "").split("@", 1)[0]
                 outcome = "passed"
                 for kind in ("failure", "error", "skipped"):
                     element = case.find(kind)

@@ -1,0 +1,154 @@
+"""The functional suite (suites/creates) on the labs: passes healthy, fails exactly at faulted sites, cleans up.
+
+On the healthy default lab the suite runs three times in a row, once with ``-n 1`` and twice with
+``-n auto``; every check passes each time, and afterwards no resource of the runs is left in any API
+or any cluster's pools, no ledger or shared-state file is left, and every cluster is HEALTH_OK. Interrupted
+runs (SIGINT, SIGTERM) clean up after themselves; a killed one (SIGKILL) is cleaned up by
+``dcn-checks cleanup``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+from lab_support import REPO, connect, rbd_pool_on_site, run_suite
+from openstack.connection import Connection
+
+from dcn_checks import cluster, waiters
+from dcn_checks.lab import ceph, nodes
+from dcn_checks.lab.deploy import LabInfo
+from dcn_checks.ledger import LEDGER_DIR, PREFIX
+from dcn_checks.model import SiteModel, load_model
+
+pytestmark = pytest.mark.lab
+
+RUN_NAME = re.compile(rf"^{PREFIX}[0-9a-f]{{12}}-")
+ROUNDS = (("-n", "1"), ("-n", "auto"), ("-n", "auto"))
+
+
+@pytest.fixture(scope="module")
+def conn(healthy_lab: LabInfo) -> Iterator[Connection]:
+    connection = connect(healthy_lab)
+    yield connection
+    connection.close()
+
+
+def leftovers_in_apis(conn: Connection) -> list[str]:
+    """Every server, volume, snapshot, image and flavor whose name a run gave (``dcnchk-<run id>-``)."""
+    return [
+        f"{kind} {item.name}"
+        for kind, items in (
+            ("server", conn.compute.servers(all_projects=True)),
+            ("volume", conn.block_storage.volumes(all_projects=True)),
+            ("volume snapshot", conn.block_storage.snapshots(all_projects=True)),
+            ("image", conn.image.images()),
+            ("flavor", conn.compute.flavors()),
+        )
+        for item in items
+        if RUN_NAME.match(item.name or "")
+    ]
+
+
+def stray_rbd_images(lab: LabInfo, model: SiteModel, conn: Connection) -> list[str]:
+    """RBD images of no live image, server or volume, in every pool of every site's cluster."""
+    live = {image.id for image in conn.image.images()} | {s.id for s in conn.compute.servers(all_projects=True)}
+    live |= {f"volume-{v.id}" for v in conn.block_storage.volumes(all_projects=True)}
+    return [
+        f"{site.name}/{pool}/{entry.image}"
+        for site in model.sites
+        for pool in ("images", "vms", "volumes")
+        for entry in rbd_pool_on_site(lab, site, pool)
+        if entry.image.removesuffix("_disk") not in live
+    ]
+
+
+def cluster_health(lab: LabInfo, name: str) -> str:
+    (found,) = [c for c in ceph.find_running_clusters(lab.lab_dir) if c.name == name]
+    health = cluster.parse_health(nodes.check(ceph.ceph_admin(found, ["health", "-f", "json"]), "health").stdout)
+    return health.status if health.status == "HEALTH_OK" else cluster.describe_health(health)
+
+
+def assert_nothing_left(lab: LabInfo, conn: Connection) -> None:
+    model = load_model(lab.model_path)
+    assert leftovers_in_apis(conn) == []
+    assert stray_rbd_images(lab, model, conn) == []
+    assert sorted(p.name for p in (lab.lab_dir / LEDGER_DIR).glob("*")) == []
+    assert {site.name: cluster_health(lab, site.cluster) for site in model.sites} == {
+        site.name: "HEALTH_OK" for site in model.sites
+    }
+
+
+def test_every_functional_check_passes_three_runs_in_a_row_and_nothing_is_left(
+    healthy_lab: LabInfo, conn: Connection
+) -> None:
+    runs = [run_suite(healthy_lab.lab_dir, "-m", "creates", *workers, timeout_s=900) for workers in ROUNDS]
+
+    for run in runs:
+        assert run.exit_code == 0, run.failed() or run.stderr[-3000:]
+        assert run.outcomes and set(run.outcomes.values()) == {"passed"}, run.failed()
+    assert [len(run.outcomes) for run in runs] == [len(runs[0].outcomes)] * len(ROUNDS)
+    assert_nothing_left(healthy_lab, conn)
+
+
+# --- interrupted and killed runs ------------------------------------------------------------------------------
+
+
+def start_round_trip(lab: LabInfo) -> subprocess.Popen[str]:
+    """A run of the round-trip checks alone, in the background, in its own process group."""
+    argv = [str(REPO / ".venv" / "bin" / "dcn-checks"), "check", "--target", str(lab.lab_dir), "-m", "creates",
+            "-k", "round_trip", "-q", "-p", "no:randomly"]  # fmt: skip
+    return subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)  # fmt: skip
+
+
+def wait_for_a_recorded_server(lab: LabInfo) -> None:
+    """Until the run's ledger lists a server (the round trip is under way)."""
+
+    def servers() -> int:
+        return sum(
+            1
+            for path in (lab.lab_dir / LEDGER_DIR).glob("*.jsonl")
+            for line in path.read_text().splitlines()
+            if '"created"' in line and '"server"' in line
+        )
+
+    waiters.wait_for(servers, bool, timeout_s=300, description="a server in the run's ledger", interval_s=0.2)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_run_removes_what_it_made(healthy_lab: LabInfo, conn: Connection, signum: int) -> None:
+    proc = start_round_trip(healthy_lab)
+    try:
+        wait_for_a_recorded_server(healthy_lab)
+        os.kill(proc.pid, signum)
+        output, _ = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 2, output[-3000:]
+    assert_nothing_left(healthy_lab, conn)
+
+
+def test_a_killed_run_is_removed_by_cleanup(healthy_lab: LabInfo, conn: Connection) -> None:
+    proc = start_round_trip(healthy_lab)
+    try:
+        wait_for_a_recorded_server(healthy_lab)  # Nova is building what the ledger lists
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=60)
+    runs = list((healthy_lab.lab_dir / LEDGER_DIR).glob("*.jsonl"))
+    assert len(runs) == 1 and json.loads(runs[0].read_text().splitlines()[0])["ledger"] == "dcn-checks"
+
+    cleanup = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "dcn-checks"), "cleanup", "--target", str(healthy_lab.lab_dir), "--stale"],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+    assert cleanup.returncode == 0, cleanup.stdout + cleanup.stderr
+    assert_nothing_left(healthy_lab, conn)
