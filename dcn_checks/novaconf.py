@@ -12,7 +12,10 @@ see ``suites/reads/test_compute_api.py``). Nova's ``[glance] api_servers`` is th
 
 from __future__ import annotations
 
+from typing import Literal
+
 from dcn_checks.model import Site
+from dcn_checks.release import ReleaseProfile
 from dcn_checks.serviceconf import (
     PUPPET_GENERATED,
     Finding,
@@ -102,3 +105,20 @@ def find_glance_endpoint_findings(conf: IniFile, site_glance: str) -> tuple[Find
         return ()
     seen = ",".join(endpoints) if endpoints else None
     return (Finding("[glance] endpoint_override", seen, f"{site_glance} (the site's Glance)"),)
+
+
+AbsentImageBoot = Literal["copied", "refused", "downloaded"]
+
+
+def promised_absent_image_boot(conf: IniFile, site: Site, profile: ReleaseProfile) -> AbsentImageBoot:
+    """What a DCN compute's nova.conf promises for a boot of an image missing from the site's store.
+
+    ``copied``: Wallaby+ with ``[libvirt] images_rbd_glance_store_name`` = the site's store, Nova asks
+    Glance to copy the image there and boots COW; ``refused``: ``[workarounds]
+    never_download_image_if_on_rbd`` fails the build; ``downloaded``: Nova pulls the image across the
+    WAN and writes a flat copy, which a DCN site must never do.
+    """
+    if profile.nova_knows_glance_store and conf.get(*STORE_NAME) == site.store_id:
+        return "copied"
+    never = (conf.get(*NEVER_DOWNLOAD) or "false").strip().lower() == "true"
+    return "refused" if never else "downloaded"

@@ -25,7 +25,7 @@ from dcn_checks.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, DcnChecksError, Par
 from dcn_checks.evidence import Evidence
 from dcn_checks.parametrize import CASES, site_of
 from dcn_checks.release import RELEASE_NAMES
-from dcn_checks.requirements import CHECKS, Verdict
+from dcn_checks.requirements import CHECKS, Verdict, explain
 from dcn_checks.serviceconf import IniFile, read_config
 
 if TYPE_CHECKING:
@@ -375,6 +375,27 @@ def evidence(request: pytest.FixtureRequest) -> Evidence:
     collected = Evidence()
     request.node.stash[_EVIDENCE] = collected
     return collected
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """A creating check that the cloud refused or failed (an HTTP error, an ERROR state, a wait that timed
+    out) has found the deployment wrong: its verdict is that, in the check's one-line form."""
+    try:
+        return (yield)
+    except Exception as err:
+        if item.get_closest_marker("creates") is None:
+            raise
+        from dcn_checks.workload import refusal
+
+        said = refusal(err)
+        marker = item.get_closest_marker("check")
+        if said is None or marker is None or not marker.args or marker.args[0] not in CHECKS:
+            raise
+        callspec = getattr(item, "callspec", None)
+        sites = [s for v in callspec.params.values() if (s := site_of(v)) is not None] if callspec else []
+        where = sites[0] if sites else "central"
+        pytest.fail(explain(marker.args[0], where, said, "the cloud to do what the check asked"), pytrace=False)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -46,6 +46,8 @@ _HOSTS_KEYS = {"backend", "inventory"}
 _TIMEOUT_KEYS = {"api_s", "create_s"}
 #: The longest a single API call or command may be given: an hour is already a hung cloud.
 MAX_TIMEOUT_S = 3600
+#: A lab's create-and-wait: its copies and boots take seconds, so two minutes is a hang, not a slow cloud.
+LAB_CREATE_TIMEOUT_S = 120
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,5 +280,6 @@ def render_lab_target(*, model: str, clouds_yaml: str, cloud: str, inventory: st
         "model": model,
         "cloud": {"clouds_yaml": clouds_yaml, "name": cloud},
         "hosts": {"backend": "lab", "inventory": inventory},
+        "timeouts": {"api_s": 30, "create_s": LAB_CREATE_TIMEOUT_S},
     }
     return "# Target of the dcn-checks suites: this lab.\n" + yaml.safe_dump(document, sort_keys=False)

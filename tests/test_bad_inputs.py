@@ -639,6 +639,23 @@ CASES: list[Case] = [
     target(
         "timeout-unknown-key", "timeouts: unknown key 'boot_s'", **{"target.yaml": TARGET + "timeouts: {boot_s: 30}\n"}
     ),
+    target(
+        "create-timeout-zero",
+        "timeouts.create_s: expected a number",
+        **{"target.yaml": TARGET + "timeouts: {create_s: 0}\n"},
+    ),
+    target("creates-not-mapping", "creates: expected a mapping", **{"target.yaml": TARGET + "creates: [flavor]\n"}),
+    target("creates-unknown-key", "creates: unknown key 'image'", **{"target.yaml": TARGET + "creates: {image: x}\n"}),
+    target(
+        "creates-empty-flavor",
+        "creates.flavor: required, a non-empty string",
+        **{"target.yaml": TARGET + "creates: {flavor: ''}\n"},
+    ),
+    target(
+        "creates-busy-string",
+        "creates.central_cluster_busy: expected true or false, got 'yes'",
+        **{"target.yaml": TARGET + "creates: {central_cluster_busy: 'yes'}\n"},
+    ),
     Case("check-without-target", ("check", "-m", "reads"), "the following arguments are required: --target"),
 ]
 

@@ -430,3 +430,22 @@ def test_unset_cross_az_attach_is_novas_default_true() -> None:
         Finding("[cinder] cross_az_attach", None, "False"),
     )
     assert novaconf.get_cross_az_attach(IniFile("nova.conf", ())) is True
+
+
+@pytest.mark.parametrize(
+    ("release", "libvirt", "workarounds", "promised"),
+    [
+        pytest.param("ussuri", "", "never_download_image_if_on_rbd = True", "refused", id="ussuri-never-download"),
+        pytest.param("ussuri", "images_rbd_glance_store_name = dcn0", "", "downloaded", id="ussuri-ignores-store"),
+        pytest.param("wallaby", "images_rbd_glance_store_name = dcn0", "never_download_image_if_on_rbd = True",
+                     "copied", id="wallaby-copies"),
+        pytest.param("zed", "images_rbd_glance_store_name = default_backend",
+                     "never_download_image_if_on_rbd = true", "refused", id="zed-typo-store-refused"),
+        pytest.param("zed", "", "never_download_image_if_on_rbd = False", "downloaded", id="zed-downloads"),
+    ],
+)  # fmt: skip
+def test_promised_absent_image_boot(release: str, libvirt: str, workarounds: str, promised: str) -> None:
+    """BOOT-002's expectation: what nova.conf at a DCN compute promises for an image not in the site's store."""
+    model = model_with_sites(2, release=release)  # type: ignore[arg-type]
+    conf = parse_ini(f"[libvirt]\n{libvirt}\n[workarounds]\n{workarounds}\n", "nova.conf")
+    assert novaconf.promised_absent_image_boot(conf, model.site("dcn0"), model.profile) == promised

@@ -47,15 +47,6 @@ def test_cow_boot_in_site_az(dcn_site: Site, flows: Flows, pools: Pools, verdict
     assert problem is None, verdict.message(where, str(problem), expected, "flat")
 
 
-def promised_absent_boot(conf_store: str | None, never_download: bool, site: Site, profile: ReleaseProfile) -> str:
-    """What Nova's settings promise for an image missing from the site's store: ``copied`` to the site's
-    store first (Wallaby+ with the store name), ``refused`` (never_download_image_if_on_rbd), else
-    ``downloaded`` (a flat copy pulled across the WAN, which DCN must not do)."""
-    if profile.nova_knows_glance_store and conf_store == site.store_id:
-        return "copied"
-    return "refused" if never_download else "downloaded"
-
-
 @pytest.mark.check("BOOT-002", requirements=["R58"])
 @pytest.mark.creates
 def test_boot_of_image_absent_from_site_store(
@@ -79,8 +70,7 @@ def test_boot_of_image_absent_from_site_store(
         NodeCase(dcn_site, computes[0]), novaconf.NOVA_COMPUTE_CONF, "nova-compute's nova.conf",
         [novaconf.NEVER_DOWNLOAD, novaconf.STORE_NAME],
     )  # fmt: skip
-    never = (conf.get(*novaconf.NEVER_DOWNLOAD) or "false").lower() == "true"
-    promised = promised_absent_boot(conf.get(*novaconf.STORE_NAME), never, dcn_site, profile)
+    promised = novaconf.promised_absent_image_boot(conf, dcn_site, profile)
     image = workload.upload_image(f"absent-{where}", os.urandom(ABSENT_BYTES), site_model.central.store_id)
     server = workload.boot(f"absent-{where}", where, image_id=image.image_id, expect_error=True)
     after = glance.get_image(workload.conn, image.image_id)
@@ -103,12 +93,16 @@ def test_boot_of_image_absent_from_site_store(
 
 @pytest.mark.check("IMAGE-009", requirements=["R53"])
 @pytest.mark.creates
-def test_copy_with_cow_child_is_not_deleted(dcn_site: Site, flows: Flows, workload: Workload, verdict: Verdict) -> None:
+def test_copy_with_cow_child_is_not_deleted(
+    dcn_site: Site, flows: Flows, workload: Workload, pools: Pools, verdict: Verdict
+) -> None:
     """While a server's disk at the site is a clone of the image's snapshot there, ``glance stores-delete
     --store <site>`` is refused (409, in use), and the copy stays."""
     where = dcn_site.name
     golden = need(verdict, where, "the image in the site's store", lambda: flows.golden(where))
-    need(verdict, where, "a COW server at the site", lambda: flows.cow_server(where))
+    server = need(verdict, where, "a COW server at the site", lambda: flows.cow_server(where))
+    problem = pools.cow_disk_problem(dcn_site, server.server_id, golden.image_id)
+    assert problem is None, verdict.message(where, f"{problem}: no COW child holds the copy (BOOT-001)", "a COW child")
     try:
         with workload.busy():
             glance.delete_image_from_store(workload.conn, golden.image_id, dcn_site.store_id, ignore_missing=False)

@@ -60,10 +60,10 @@ def test_copy_image_reaches_every_dcn_store(dcn_site: Site, flows: Flows, verdic
     evidence.add("golden image", golden.record())
     expected = f"store {dcn_site.store_id} among the image's stores after one copy-image call"
     seen = f"image {golden.image_id} in {_stores(golden.stores)}"
-    if golden.copy_refusal:
-        seen = f"copy-image refused: {golden.copy_refusal}"
-    elif dcn_site.store_id in golden.failed:
+    if dcn_site.store_id in golden.failed:
         seen += f"; Glance reports {dcn_site.store_id} in os_glance_failed_import"
+    if golden.copy_refusal:
+        seen += f"; the copy to every DCN store was refused: {golden.copy_refusal}"
     assert dcn_site.store_id in golden.stores, verdict.message(dcn_site.name, seen, expected)
 
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import pytest
 
-from dcn_checks import rbd
+from dcn_checks import computeapi, novaconf, rbd
 from dcn_checks.evidence import Evidence
 from dcn_checks.flows import Flows, Pools, need
 from dcn_checks.model import Site, SiteModel
+from dcn_checks.parametrize import NodeCase
+from dcn_checks.plugin import ServiceConfigs
 from dcn_checks.requirements import Verdict
 from dcn_checks.workload import Workload, refusal
 
@@ -82,11 +84,19 @@ def test_one_step_boot_from_volume_creates_volume_in_site_az(
 @pytest.mark.check("VOLUME-004", requirements=["R63"])
 @pytest.mark.creates
 def test_volume_of_other_az_is_refused(
-    dcn_site: Site, site_model: SiteModel, flows: Flows, workload: Workload, verdict: Verdict, evidence: Evidence
+    dcn_site: Site,
+    site_model: SiteModel,
+    flows: Flows,
+    workload: Workload,
+    service_configs: ServiceConfigs,
+    verdict: Verdict,
+    evidence: Evidence,
 ) -> None:
     """``openstack server add volume`` of a central volume to a server at the site is refused: by the API
-    (400, when central's nova-api has cross_az_attach = false) or by the site's nova-compute, which checks
-    the AZ again with its own cross_az_attach = false and undoes the attachment (the volume stays available)."""
+    (400, when central's nova-api has cross_az_attach = false), or by the site's nova-compute, which checks
+    the AZ again with its own ``[cinder] cross_az_attach`` (False at a DCN site) and undoes the attachment.
+    The API does not say why a compute undid an attach, so then the site's nova.conf says whether the AZ
+    rule did it."""
     where = dcn_site.name
     server = need(verdict, where, "an ACTIVE server at the site", lambda: flows.cow_server(where))
     central = site_model.central
@@ -106,6 +116,19 @@ def test_volume_of_other_az_is_refused(
     assert server.server_id not in settled.attached_to, verdict.message(
         where, f"a volume of AZ {central.cinder_az} was attached ({settled.status})", "Nova's refusal"
     )
+    computes = dcn_site.nodes_with("NovaCompute")
+    node = next(
+        (n for n in computes if computeapi.short_host(server.host) == n.name), computes[0] if computes else None
+    )
+    if node is None:
+        return
+    conf = service_configs.read(NodeCase(dcn_site, node), novaconf.NOVA_COMPUTE_CONF, "nova-compute's nova.conf",
+                                [novaconf.CROSS_AZ])  # fmt: skip
+    allowed = novaconf.get_cross_az_attach(conf)
+    assert allowed is False, verdict.message(
+        where, f"the API accepted a volume of AZ {central.cinder_az} and {node.name} allows other AZs "
+        f"([cinder] cross_az_attach {allowed}); the attach failed for another reason", "Nova's AZ refusal",
+    )  # fmt: skip
 
 
 @pytest.mark.check("VOLUME-005", requirements=["R65"])

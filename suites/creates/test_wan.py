@@ -23,14 +23,23 @@ from dcn_checks.model import Site, SiteModel
 from dcn_checks.requirements import Verdict
 from dcn_checks.runshare import QuietLock
 from dcn_checks.target import Target
-from dcn_checks.workload import Workload
+from dcn_checks.workload import Workload, refusal
 
 
-def measure(quiet_lock: QuietLock, pools: Pools, central: str, operation: Callable[[], object]) -> OsdOps:
-    """Central's client reads and writes during ``operation``, run with nothing else of the run creating."""
+def measure(
+    quiet_lock: QuietLock, pools: Pools, central: str, operation: Callable[[], object], verdict: Verdict, where: str
+) -> OsdOps:
+    """Central's client reads and writes during ``operation``, run with nothing else of the run creating;
+    an operation the cloud refuses or fails fails the check with what it said."""
     with quiet_lock.quiet():
         before = pools.osd_ops(central)
-        operation()
+        try:
+            operation()
+        except Exception as err:
+            said = refusal(err)
+            if said is None:
+                raise
+            pytest.fail(verdict.message(where, said, "the operation done by the site's own cluster"))
         return pools.osd_ops(central) - before
 
 
@@ -72,7 +81,8 @@ def test_cow_boot_stays_off_central_cluster(
     workload.flavor()
     delta = measure(
         quiet_lock, pools, site_model.central.name,
-        lambda: workload.boot(f"wan-{dcn_site.name}", dcn_site.name, image_id=golden.image_id, expect_error=True),
+        lambda: workload.boot(f"wan-{dcn_site.name}", dcn_site.name, image_id=golden.image_id),
+        verdict, dcn_site.name,
     )  # fmt: skip
     judge(delta, "a COW boot", dcn_site, target, verdict, evidence, request)
 
@@ -96,5 +106,6 @@ def test_volume_from_image_stays_off_central_cluster(
     delta = measure(
         quiet_lock, pools, site_model.central.name,
         lambda: workload.volume(f"wan-volume-{dcn_site.name}", dcn_site.name, image_id=golden.image_id),
+        verdict, dcn_site.name,
     )  # fmt: skip
     judge(delta, "a volume from an image", dcn_site, target, verdict, evidence, request)

@@ -2,7 +2,8 @@
 
 On the healthy default lab the suite runs three times in a row, once with ``-n 1`` and twice with
 ``-n auto``; every check passes each time, and afterwards no resource of the runs is left in any API
-or any cluster's pools, no ledger or shared-state file is left, and every cluster is HEALTH_OK. Interrupted
+or any cluster's pools, no ledger or shared-state file is left, and every cluster is HEALTH_OK. On a
+lab with faults the checks fail exactly at the faulted sites, with their messages. Interrupted
 runs (SIGINT, SIGTERM) clean up after themselves; a killed one (SIGKILL) is cleaned up by
 ``dcn-checks cleanup``.
 """
@@ -14,7 +15,7 @@ import os
 import re
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from lab_support import REPO, connect, rbd_pool_on_site, run_suite
@@ -23,6 +24,7 @@ from openstack.connection import Connection
 from dcn_checks import cluster, waiters
 from dcn_checks.lab import ceph, nodes
 from dcn_checks.lab.deploy import LabInfo
+from dcn_checks.lab.faults import FAULTS_BY_NAME
 from dcn_checks.ledger import LEDGER_DIR, PREFIX
 from dcn_checks.model import SiteModel, load_model
 
@@ -94,6 +96,64 @@ def test_every_functional_check_passes_three_runs_in_a_row_and_nothing_is_left(
         assert run.outcomes and set(run.outcomes.values()) == {"passed"}, run.failed()
     assert [len(run.outcomes) for run in runs] == [len(runs[0].outcomes)] * len(ROUNDS)
     assert_nothing_left(healthy_lab, conn)
+
+
+@pytest.mark.parametrize("release", ["victoria", "wallaby", "zed"])
+def test_every_functional_check_passes_on_each_release_profile(
+    deploy_lab: Callable[..., LabInfo], release: str
+) -> None:
+    """The profiles differ where the checks look: wallaby and zed show locations only on the internal
+    Glance (OSSN-0090) and their Nova copies an absent image into the site's store (BOOT-002: copied),
+    ussuri and victoria refuse it."""
+    lab = deploy_lab(release=release)
+    run = run_suite(lab.lab_dir, "-m", "creates", "-n", "auto", timeout_s=900)
+
+    assert run.exit_code == 0, run.failed() or run.stderr[-3000:]
+    assert run.outcomes and set(run.outcomes.values()) == {"passed"}, run.failed()
+    connection = connect(lab)
+    try:
+        assert_nothing_left(lab, connection)
+    finally:
+        connection.close()
+
+
+#: One fault group for the functional checks: each check they break fails at one site, the other passes.
+CREATES_FAULTS = ("cross-az-attach-true", "nova-downloads-images", "cow-disabled")
+#: cross-az-attach-true (dcn0): the one-step boot from volume gets a central volume, and a central volume
+#: attaches; nova-downloads-images (dcn0): an image absent from dcn0's store is pulled flat; cow-disabled
+#: (dcn1): dcn1's Nova sees no location, so its boots are flat copies read from central's cluster, which
+#: no COW child holds, and its server images never reach central.
+EXPECTED_FAULT_FAILURES = {
+    "VOLUME-003[dcn0]": "boot volume in central",
+    "VOLUME-004[dcn0]": "cross_az_attach True",
+    "BOOT-002[dcn0]": "the boot was downloaded",
+    "BOOT-001[dcn1]": "has parent none (a flat copy)",
+    "BOOT-002[dcn1]": "the boot was downloaded",
+    "WAN-001[dcn1]": "central's OSDs served",
+    "IMAGE-009[dcn1]": "no COW child holds the copy",
+    "ROUNDTRIP-001[dcn1->dcn0]": "server image at dcn1",
+    "ROUNDTRIP-002[dcn1->dcn0]": "server image at dcn1",
+    "ROUNDTRIP-003[dcn1->dcn0]": "server image at dcn1",
+    "ROUNDTRIP-003[dcn0->dcn1]": "has parent none (a flat copy)",
+}
+
+
+def test_faults_fail_exactly_the_functional_checks_of_their_sites(deploy_lab: Callable[..., LabInfo]) -> None:
+    lab = deploy_lab(*CREATES_FAULTS)
+    assert {FAULTS_BY_NAME[name].site for name in CREATES_FAULTS} == {"dcn0", "dcn1"}
+
+    run = run_suite(lab.lab_dir, "-m", "creates", "-n", "auto", timeout_s=900)
+
+    assert run.exit_code == 1, run.stderr[-3000:]
+    failed = run.failed()
+    assert set(failed) == set(EXPECTED_FAULT_FAILURES), failed
+    for case, fragment in EXPECTED_FAULT_FAILURES.items():
+        assert fragment in failed[case], (case, failed[case])
+    connection = connect(lab)
+    try:
+        assert_nothing_left(lab, connection)
+    finally:
+        connection.close()
 
 
 # --- interrupted and killed runs ------------------------------------------------------------------------------
