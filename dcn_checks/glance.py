@@ -51,6 +51,7 @@ ImageStatus = Literal[
 ]
 #: Statuses an image never leaves on its own; waiting for it to be copied is pointless then.
 TERMINAL_STATUSES: frozenset[ImageStatus] = frozenset({"killed", "deleted", "pending_delete"})
+WEB_DOWNLOAD = "web-download"
 COPY_IMAGE = "copy-image"
 HTTP_NOT_FOUND = 404
 
@@ -464,6 +465,24 @@ def copy_image_to_stores(
 
     _call(f"POST /v2/images/{image_id}/import copy-image to {','.join(targets)}", endpoint, request)
     log.info("copy-image of %s to %s accepted", image_id, ",".join(targets))
+
+
+def import_from_url(
+    conn: Connection, image_id: str, url: str, stores: Collection[str], *, endpoint: str | None = None
+) -> None:
+    """``glance image-create-via-import --import-method web-download --uri URL --stores ...`` for a queued
+    image: Glance downloads ``url`` itself (its import filter decides which hosts and ports it may reach)
+    and runs its import plugins (image_conversion) before writing to ``stores``. Returns on the 202."""
+    targets = check_store_ids(stores)
+
+    def request() -> None:
+        proxy = get_image_proxy(conn, endpoint)
+        image = proxy.get_image(image_id)
+        to_stores: list[str | SdkStore] = list(targets)
+        response = proxy.import_image(image, method=WEB_DOWNLOAD, uri=url, stores=to_stores)
+        sdk_exc.raise_from_response(response)
+
+    _call(f"POST /v2/images/{image_id}/import web-download to {','.join(targets)}", endpoint, request)
 
 
 def image_probe(conn: Connection, image_id: str, *, endpoint: str | None = None) -> Callable[[], GlanceImage]:

@@ -386,8 +386,12 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     except Exception as err:
         if item.get_closest_marker("creates") is None:
             raise
-        from dcn_checks.workload import refusal
+        from dcn_checks.errors import TargetError
+        from dcn_checks.workload import over_quota, refusal
 
+        quota = over_quota(err)
+        if quota is not None:  # the run needs more room in the project: no verdict on the deployment (exit 4)
+            raise TargetError(f"{item.nodeid}: the project's quota refused a resource: {quota}") from err
         said = refusal(err)
         marker = item.get_closest_marker("check")
         if said is None or marker is None or not marker.args or marker.args[0] not in CHECKS:

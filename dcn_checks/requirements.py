@@ -190,6 +190,9 @@ _CHECKS = (
     CheckSpec("IMAGE-001", ("R43",), "An image uploaded to central's store is active, raw, in that store only",
               "Set central's GlanceBackendID to its store ID (central) and let client.openstack write central's "
               "images pool (CephClientUserName, caps 'profile rbd pool=images')"),
+    CheckSpec("IMAGE-010", ("R44",), "A web-download import of a qcow2 lands in central's store as raw",
+              "Keep web-download in GlanceEnabledImportMethods and image_conversion in GlanceImageImportPlugins (THT "
+              "adds it with NovaEnableRbdBackend) with GlanceImageConversionOutputFormat: raw"),
     CheckSpec("IMAGE-002", ("R45", "R46"), "One copy-image call puts the image into every DCN store",
               "Enable copy-image (GlanceEnabledImportMethods) and give central's Glance a store for the site "
               "(glance-dcn-stores.yaml) whose user may write the site's images pool"),
@@ -198,19 +201,26 @@ _CHECKS = (
               "(fsid) at the site's own cluster"),
     CheckSpec("IMAGE-004", ("R48",), "The image keeps one hash and the same bytes at every site's Glance",
               "Delete the site's copy (glance stores-delete) and copy-image it again; the store's cluster returned "
-              "other bytes than were uploaded"),
+              "other bytes than were uploaded",
+              behaviour="Glance copies and serves the bytes RBD holds; no deployment parameter changes them, only a "
+              "bug or damage behind Glance"),
     CheckSpec("IMAGE-005", ("R49",), "Each cluster holds <id> and a protected <id>@snap of the image's size",
               "Let Glance write its copies (no rbd rm, cp or unprotect behind it): delete the store's copy and "
-              "copy-image it again"),
+              "copy-image it again",
+              behaviour="Glance's RBD store writes <id> and a protected <id>@snap on every write; a fresh copy has "
+              "them whatever the deployment says (the read-only checks judge images changed behind Glance)"),
     CheckSpec("IMAGE-006", ("R50",), "Glance refuses copies of a non-active image and to an unknown store",
               "Upgrade Glance to a release with the copy-existing-image checks",
               behaviour="Glance's own API rules for copy-image; no deployment parameter changes them"),
     CheckSpec("IMAGE-007", ("R51",), "Deleting a store's copy removes only that copy and its RBD image",
               "Use python-glanceclient > 3.1.0 (glance stores-delete) and a Glance whose store user may delete in "
-              "the site's images pool ('profile rbd pool=images')"),
+              "the site's images pool ('profile rbd pool=images')",
+              behaviour="Glance's multistore delete; the store user's 'profile rbd' caps, which every working copy "
+              "needs, include deleting"),
     CheckSpec("IMAGE-008", ("R51", "R52"), "The last location stays; a full delete empties every cluster",
               "Give every store's user delete rights in its images pool ('profile rbd pool=images') so Glance "
-              "removes each copy; remove leftovers with 'rbd snap unprotect/purge' and 'rbd rm'"),
+              "removes each copy; remove leftovers with 'rbd snap unprotect/purge' and 'rbd rm'",
+              behaviour="Glance's own delete rules; the caps every working copy needs include deleting"),
     CheckSpec("IMAGE-009", ("R53",), "A store's copy with a COW child at the site is not deleted",
               "Keep Glance's RBD store from deleting parents of clones (no rbd_store flattening hand edits)",
               behaviour="RBD refuses to remove a snapshot with clones and Glance answers 409; no deployment "

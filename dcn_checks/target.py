@@ -17,6 +17,7 @@ writes one). The file ties together what a run needs and nothing else::
     creates:                       # the functional checks (marked creates); all optional
       flavor: m1.small             # boot with this flavor instead of one the run makes and removes
       central_cluster_busy: false  # true: central's counters around a DCN boot are evidence, not a verdict
+      image_url: http://...        # a qcow2 for the web-download import (IMAGE-010); without it, skipped
 
 It is read once, at session start; every problem is one ``TargetError`` line naming the file and
 the field, so a typo never becomes a wall of failing checks.
@@ -25,6 +26,7 @@ the field, so a typo never becomes a wall of failing checks.
 from __future__ import annotations
 
 import math
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -40,7 +42,7 @@ HostBackend = Literal["lab", "ansible"]
 HOST_BACKENDS: tuple[HostBackend, ...] = ("lab", "ansible")
 
 _TOP_KEYS = {"model", "cloud", "hosts", "timeouts", "creates"}
-_CREATES_KEYS = {"flavor", "central_cluster_busy"}
+_CREATES_KEYS = {"flavor", "central_cluster_busy", "image_url"}
 _CLOUD_KEYS = {"clouds_yaml", "name"}
 _HOSTS_KEYS = {"backend", "inventory"}
 _TIMEOUT_KEYS = {"api_s", "create_s"}
@@ -77,6 +79,7 @@ class Target:
     create_timeout_s: float = 300.0
     flavor: str | None = None
     central_cluster_busy: bool = False
+    image_url: str | None = None
 
     def host(self, node: str) -> InventoryHost:
         """Return the inventory entry of ``node``; every node of the model has one (checked at load)."""
@@ -118,6 +121,9 @@ def parse_target(document: Any, source: Path) -> Target:
     timeouts = _mapping(top.get("timeouts", {}), source, "timeouts", _TIMEOUT_KEYS)
     creates = _mapping(top.get("creates", {}), source, "creates", _CREATES_KEYS)
     flavor = _string(creates, source, "creates.flavor") if "flavor" in creates else None
+    image_url = _string(creates, source, "creates.image_url") if "image_url" in creates else None
+    if image_url is not None and urllib.parse.urlsplit(image_url).scheme not in ("http", "https"):
+        raise TargetError(f"{source}: creates.image_url: expected an http(s) URL, got {shown(image_url)}")
     busy = creates.get("central_cluster_busy", False)
     if not isinstance(busy, bool):
         raise TargetError(f"{source}: creates.central_cluster_busy: expected true or false, got {shown(busy)}")
@@ -163,6 +169,7 @@ def parse_target(document: Any, source: Path) -> Target:
         create_timeout_s=create_timeout,
         flavor=flavor,
         central_cluster_busy=busy,
+        image_url=image_url,
     )
 
 
@@ -274,12 +281,14 @@ def _string(mapping: dict[str, Any], source: Path, field: str) -> str:
     return value
 
 
-def render_lab_target(*, model: str, clouds_yaml: str, cloud: str, inventory: str) -> str:
+def render_lab_target(*, model: str, clouds_yaml: str, cloud: str, inventory: str, image_url: str | None = None) -> str:
     """The ``target.yaml`` a lab writes next to its files, so ``--target <lab dir>`` just works."""
-    document = {
+    document: dict[str, object] = {
         "model": model,
         "cloud": {"clouds_yaml": clouds_yaml, "name": cloud},
         "hosts": {"backend": "lab", "inventory": inventory},
         "timeouts": {"api_s": 30, "create_s": LAB_CREATE_TIMEOUT_S},
     }
+    if image_url is not None:
+        document["creates"] = {"image_url": image_url}
     return "# Target of the dcn-checks suites: this lab.\n" + yaml.safe_dump(document, sort_keys=False)

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from openstack import exceptions as sdk_exc
 
-from dcn_checks import glance, waiters
+from dcn_checks import glance, lifecycle, waiters
 from dcn_checks.errors import GlanceError, WaitError
 from dcn_checks.glance import GlanceImage
-from dcn_checks.ledger import Ledger
+from dcn_checks.ledger import Ledger, ResourceKind
 
 if TYPE_CHECKING:
     from openstack.connection import Connection
@@ -41,6 +41,7 @@ FLAVOR_RAM_MIB = 64
 FLAVOR_DISK_GIB = 1
 #: The document's volumes are 8 GiB; 1 GiB proves the same clone and keeps a lab small.
 VOLUME_GIB = 1
+HTTP_OVER_QUOTA = 413
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +109,8 @@ def refusal(err: BaseException) -> str | None:
         return str(err)
     if isinstance(err, GlanceError) and err.status is not None:
         return f"HTTP {err.status}: {err.message}"
+    if isinstance(err, sdk_exc.HttpException) and err.status_code == HTTP_OVER_QUOTA:
+        return None  # the project's quota, not the deployment: see over_quota
     if isinstance(err, sdk_exc.HttpException) and err.status_code is not None:
         details = str(err.details or err.message or "").strip().splitlines()
         return f"HTTP {err.status_code}: {details[0] if details else type(err).__name__}"
@@ -125,6 +128,15 @@ def _busy(method: Callable[P, R]) -> Callable[P, R]:
             return method(*args, **kwargs)
 
     return wrapper
+
+
+def over_quota(err: BaseException) -> str | None:
+    """The cloud's words when ``err`` is a quota refusal (413): the run needs more room, the deployment
+    is not wrong; None otherwise."""
+    if isinstance(err, sdk_exc.HttpException) and err.status_code == HTTP_OVER_QUOTA:
+        details = str(err.details or err.message or "").strip().splitlines()
+        return details[0] if details else "over quota"
+    return None
 
 
 @dataclass
@@ -169,6 +181,15 @@ class Workload:
         image = glance.create_image(self.conn, self.ledger.name(purpose), endpoint=endpoint)
         self.ledger.record("image", image.image_id, image.name)
         glance.upload_image_to_store(self.conn, image.image_id, data, store, endpoint=endpoint)
+        return self.wait_for_image(image.image_id, (store,))
+
+    @_busy
+    def import_image(self, purpose: str, url: str, store: str) -> GlanceImage:
+        """``glance image-create-via-import --disk-format qcow2 --import-method web-download --uri URL
+        --stores <store>``; return the image once it is active there."""
+        image = glance.create_image(self.conn, self.ledger.name(purpose), disk_format="qcow2")
+        self.ledger.record("image", image.image_id, image.name)
+        glance.import_from_url(self.conn, image.image_id, url, (store,))
         return self.wait_for_image(image.image_id, (store,))
 
     @_busy
@@ -338,6 +359,16 @@ class Workload:
         return self._wait_volume(
             lambda: self.conn.block_storage.get_volume(volume_id), volume_id, "volume", ("available", "in-use")
         )
+
+    def discard(self, kind: ResourceKind, resource_id: str) -> None:
+        """Remove what a check made and no longer needs, now (a run holds few volumes at once: quotas)."""
+        resource = next(r for r in self.ledger.resources if r.kind == kind and r.resource_id == resource_id)
+        with self.busy():
+            report = lifecycle.remove_resources(
+                lifecycle.SdkCloud(self.conn), [resource], timeout_s=self.timeout_s, on_removed=self.ledger.forget
+            )
+        for failure in report.failed:
+            log.warning("could not remove %s yet: %s", failure.resource.label(), failure.reason)
 
     def get_volume(self, volume_id: str) -> VolumeState:
         return volume_state(self.conn.block_storage.get_volume(volume_id))

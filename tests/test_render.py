@@ -115,6 +115,7 @@ def glance_wiring(name: str) -> GlanceWiring:
         lock_path=f"/lab/data/{name}/locks",
         log_file=f"/lab/logs/{name}.log",
         python_interpreter="/lab/venv/bin/python",
+        import_port=8080,
     )
 
 
@@ -277,6 +278,9 @@ def test_glance_wiring_sections_are_rendered() -> None:
     assert conf["os_glance_staging_store"]["filesystem_store_datadir"] == "/lab/data/internal/staging/"
     assert conf["os_glance_tasks_store"]["filesystem_store_datadir"] == "/lab/data/internal/tasks/"
     assert conf["wsgi"]["python_interpreter"] == "/lab/venv/bin/python"
+    # Lab-only: web-download may reach the lab's image server besides the default ports 80 and 443.
+    assert conf["import_filtering_opts"]["allowed_ports"] == "[80,443,8080]"
+    assert conf["import_filtering_opts"]["allowed_hosts"] == "[127.0.0.1]"
 
 
 # --- Nova -----------------------------------------------------------------------------------------

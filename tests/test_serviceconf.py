@@ -363,6 +363,8 @@ LAB_FAULTS: list[tuple[str, str, set[str]]] = [
      {"GLANCECONF-005[controller-0/glance_api]", "GLANCECONF-005[controller-0/glance_api_internal]"}),
     ("glance-store-user-missing", "ussuri", {"GLANCECONF-003[controller-0/glance_api]"}),
     ("glance-no-image-conversion", "wallaby", {"GLANCECONF-007[dcn1-hci-0/glance_api_internal]"}),
+    ("central-no-image-conversion", "wallaby",
+     {"GLANCECONF-007[controller-0/glance_api]", "GLANCECONF-007[controller-0/glance_api_internal]"}),
     ("cinder-cluster-left-default", "ussuri", {"CINDERCONF-002[dcn0-hci-0]"}),
     ("cinder-az-mismatch", "wallaby", {"CINDERCONF-001[dcn1-hci-0]"}),
     ("glance-default-central", "ussuri", {"GLANCECONF-002[dcn0-hci-0/glance_api]"}),

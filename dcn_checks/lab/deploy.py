@@ -31,7 +31,19 @@ from dcn_checks.errors import BadInputError, InputFileError, LabError
 from dcn_checks.generator import generate
 from dcn_checks.heat import load_catalog
 from dcn_checks.inputs import read_json, shown
-from dcn_checks.lab import capacity, ceph, cinder, glance, keystone, ports, postgres, processes, rabbitmq, seed
+from dcn_checks.lab import (
+    capacity,
+    ceph,
+    cinder,
+    glance,
+    keystone,
+    ports,
+    postgres,
+    processes,
+    rabbitmq,
+    seed,
+    webserver,
+)
 from dcn_checks.lab.cloud_faults import apply_cloud_faults
 from dcn_checks.lab.cluster_faults import apply_cluster_faults
 from dcn_checks.lab.faults import Fault, apply_env_faults, apply_node_fault, apply_process_faults, fault_node
@@ -370,6 +382,9 @@ def _up(
                 )
         plan.append((site, cluster, params, nodes))
 
+    image_server = webserver.start_image_server(lab_dir, webserver.allocate_port())
+    _timed(progress, f"image server up on {image_server.url}", started)
+
     # The node that runs a site's cinder-volume; central's also runs cinder-api and cinder-scheduler.
     cinder_nodes = {
         site.name: volume_node
@@ -404,6 +419,7 @@ def _up(
                     log_file=str(logs / f"{instance.service}.log"),
                     paste_config_file=str(venv / "etc" / "glance" / "glance-api-paste.ini"),
                     python_interpreter=str(venv / "bin" / "python"),
+                    import_port=image_server.port,
                 )
             wiring = NodeWiring(
                 glance=glance_wiring,
@@ -518,6 +534,7 @@ def _up(
         cinder_url=cinder_url,
         compute_url=nova_url if nova_api is not None else None,
         osd_bytes=osd_bytes,
+        image_url=image_server.url,
     )
     image_faults = tuple(fault for fault in faults if fault.stage == "image")
     if image_faults:
@@ -631,6 +648,7 @@ def _write_outputs(
     cinder_url: str | None = None,
     compute_url: str | None = None,
     osd_bytes: int | None = None,
+    image_url: str | None = None,
 ) -> LabInfo:
     """Write the completed site model (fsids as the running clusters have them), inventory and ``lab.json``."""
     fsids = {cluster.name: cluster.fsid for cluster in clusters}
@@ -678,7 +696,11 @@ def _write_outputs(
     inventory_path.write_text(yaml.safe_dump({"all": {"children": inventory}}, sort_keys=False))
     (lab_dir / TARGET_FILE).write_text(
         render_lab_target(
-            model=model_path.name, clouds_yaml=ks.clouds_yaml.name, cloud=ks.cloud, inventory=inventory_path.name
+            model=model_path.name,
+            clouds_yaml=ks.clouds_yaml.name,
+            cloud=ks.cloud,
+            inventory=inventory_path.name,
+            image_url=image_url,
         )
     )
     info = LabInfo(

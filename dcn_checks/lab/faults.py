@@ -115,6 +115,8 @@ FAULTS: tuple[Fault, ...] = (
           "images its cluster lacks and imports them flat", "env", "dcn0", ("R6", "R57", "R58")),
     Fault("cow-disabled", "dcn1-hci-0's Glance hides image locations and its Nova may download (hand edits), so "
           "boots at dcn1 copy images flat into vms", "node", "dcn1", ("R31", "R55", "R57")),
+    Fault("central-no-image-conversion", "central sets GlanceImageImportPlugins to inject_image_metadata, so THT no "
+          "longer adds image_conversion and web-download imports stay qcow2", "env", "central", ("R31", "R44")),
     Fault("central-stale-dcn0-key", "central's dcn_ceph_external.yaml carries a stale client key for dcn0, so server "
           "snapshots taken at dcn0 cannot be copied back to central", "env", "central", ("R29", "R70")),
 )  # fmt: skip
@@ -243,6 +245,7 @@ def _env_edits(model: SiteModel) -> dict[str, tuple[str, EnvEdit]]:
         "cinder-az-mismatch": (f"{site_stack.get('dcn1')}/az.yaml", _other_cinder_az),
         "glance-store-user-missing": (f"{central}/glance-dcn-stores.yaml", _no_dcn1_store_user),
         "glance-no-image-conversion": (f"{site_stack.get('dcn1')}/glance.yaml", _no_image_conversion),
+        "central-no-image-conversion": (f"{central}/glance.yaml", _no_image_conversion),
         "cinder-cluster-left-default": (f"{site_stack.get('dcn0')}/az.yaml", _no_volume_cluster),
         "cross-az-attach-true": (f"{site_stack.get('dcn0')}/az.yaml", _set("NovaCrossAZAttach", True)),
         "nova-downloads-images": (f"{site_stack.get('dcn0')}/az.yaml", _set("NovaDisableImageDownloadToRbd", False)),

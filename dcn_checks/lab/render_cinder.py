@@ -116,6 +116,8 @@ def _lab_defaults(cinder: CinderWiring) -> list[tuple[str, str]]:
         items.append(("service_down_time", str(api.service_down_time)))
     if api.unlimited_quotas:
         items += [(f"quota_{kind}", "-1") for kind in ("volumes", "snapshots", "gigabytes", "backups")]
+        # db_sync stores a default quota class (10 volumes) that wins over quota_* unless told otherwise.
+        items.append(("use_default_quota_class", "False"))
     return items
 
 

@@ -204,6 +204,15 @@ def format_glance_api_conf(
         ("oslo_concurrency", [("lock_path", wiring.lock_path)]),
         ("wsgi", [("python_interpreter", wiring.python_interpreter)] if wiring.python_interpreter else []),
     ]
+    if wiring.import_port is not None:
+        # Lab-only deviation: web-download may reach the lab's image server (dcn_checks.lab.webserver), on
+        # a port beside 80 and 443 and on loopback, which Glance refuses unless the host is allowed.
+        sections.append(
+            (
+                "import_filtering_opts",
+                [("allowed_ports", f"[80,443,{wiring.import_port}]"), ("allowed_hosts", "[127.0.0.1]")],
+            )
+        )
     return format_ini(sections)
 
 

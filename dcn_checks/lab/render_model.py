@@ -118,6 +118,8 @@ class GlanceWiring:
     #: Needed for image_conversion under uwsgi (glance-lab-notes gotcha 3).
     python_interpreter: str | None = None
     transport_url: Secret | None = field(default=None, repr=False)
+    #: Lab-only: the port of the lab's image server, beside web-download's default 80 and 443.
+    import_port: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

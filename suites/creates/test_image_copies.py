@@ -22,6 +22,7 @@ from dcn_checks.findings import Finding
 from dcn_checks.flows import Flows, Pools, need
 from dcn_checks.model import Site, SiteModel
 from dcn_checks.requirements import Verdict
+from dcn_checks.target import Target
 from dcn_checks.workload import Workload, refusal
 
 if TYPE_CHECKING:
@@ -48,6 +49,27 @@ def test_upload_lands_in_central_store_only(site_model: SiteModel, flows: Flows,
     )  # fmt: skip
     assert golden.disk_format == "raw", verdict.message(
         central.name, f"disk_format {golden.disk_format}", "raw (what the upload gave)"
+    )
+
+
+@pytest.mark.check("IMAGE-010", requirements=["R44"])
+@pytest.mark.creates
+def test_web_download_import_converts_to_raw(
+    site_model: SiteModel, target: Target, workload: Workload, verdict: Verdict, evidence: Evidence
+) -> None:
+    """``glance image-create-via-import --disk-format qcow2 --import-method web-download --uri <URL>
+    --stores central``: Glance downloads the qcow2, converts it to raw (RBD clones need raw) and writes it
+    to central's store only. The URL is the target's ``creates.image_url`` (the lab serves one)."""
+    if target.image_url is None:
+        pytest.skip("the target names no creates.image_url (a qcow2 the cloud's Glance may download)")
+    central = site_model.central
+    image = workload.import_image("web-download", target.image_url, central.store_id)
+    evidence.add(f"image imported from {target.image_url}", {"disk_format": image.disk_format, "size": image.size})
+    assert image.stores == {central.store_id}, verdict.message(
+        central.name, f"imported image in store(s) {_stores(image.stores)}", f"store {central.store_id} only"
+    )
+    assert image.disk_format == "raw", verdict.message(
+        central.name, f"imported qcow2 kept disk_format {image.disk_format}", "raw (converted on import)"
     )
 
 

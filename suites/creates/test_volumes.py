@@ -111,8 +111,11 @@ def test_volume_of_other_az_is_refused(
             raise
         assert said.startswith("HTTP 4"), verdict.message(where, f"attach answered {said}", "a 400 refusal")
         evidence.add("refused by the API", said)
+        workload.discard("volume", other.volume_id)
         return
     evidence.add("accepted by the API, then", settled)
+    if server.server_id not in settled.attached_to:
+        workload.discard("volume", other.volume_id)
     assert server.server_id not in settled.attached_to, verdict.message(
         where, f"a volume of AZ {central.cinder_az} was attached ({settled.status})", "Nova's refusal"
     )

@@ -176,6 +176,7 @@ def test_every_fault_is_deployed_by_exactly_one_lab_here() -> None:
 def test_every_fault_of_the_catalog_is_shown_on_a_lab_by_some_test_module() -> None:
     """The faults of this module, of the volume and compute modules, and those the read-only suite
     tests deploy (each shown there by the checks it fails) cover the whole catalog."""
+    import test_creates_suite
     import test_faults_compute
     import test_faults_volume
     import test_reads_ceph
@@ -185,6 +186,7 @@ def test_every_fault_of_the_catalog_is_shown_on_a_lab_by_some_test_module() -> N
         *KEY_FAULTS, *GLANCE_FAULTS, *IMAGE_FAULTS,
         *test_faults_volume.VOLUME_FAULTS, *test_faults_compute.COMPUTE_FAULTS,
         *test_reads_ceph.KEYS_LAB, *test_reads_ceph.CLUSTER_LAB, *test_reads_services.SERVICE_FAULTS,
+        *test_creates_suite.CREATES_FAULTS, *test_creates_suite.CREATES_FAULTS_2,
     }  # fmt: skip
     assert sorted(set(FAULTS_BY_NAME) - shown) == []
 
