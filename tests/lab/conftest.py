@@ -24,6 +24,10 @@ OPENSTACK_CAPS = {
 SITES = ("central", "dcn0", "dcn1")
 #: Labs kept up at once besides the healthy one (each holds 2-4 GiB of the machine's 24).
 MAX_LIVE_LABS = 3
+#: The OSD files of the test labs: what three runs of the functional suite hold at once (server images
+#: copied thick, 1 GiB each) with room to spare, and small enough that four live labs of six sites fit
+#: a CI disk with 50 GB free (the capacity check counts every file at its full size).
+TEST_OSD_BYTES = 6 * ceph.GIB
 #: The request of the healthy lab, which many modules share for the whole session.
 HEALTHY_LAB: tuple[object, ...] = ((), 2, "ussuri", 2)
 
@@ -111,7 +115,7 @@ def deploy_lab(venv: Path) -> Iterator[Callable[..., LabInfo]]:
             bring_down(labs.pop(evictable.pop(0)))
         model = model_with_sites(sites, release=release, key_option=key_option)  # type: ignore[arg-type]
         path = make_lab_dir("dcn-lab-")
-        labs[key] = deploy.up(path, model, get_faults(list(faults), model), venv=venv)
+        labs[key] = deploy.up(path, model, get_faults(list(faults), model), venv=venv, osd_bytes=TEST_OSD_BYTES)
         return labs[key]
 
     yield make

@@ -29,6 +29,8 @@ pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[2]
 CLI = REPO / ".venv" / "bin" / "dcn-checks"
 UP_TIMEOUT_S = 300.0
+#: These labs run no workload: small OSD files keep the disk check from refusing them beside other labs.
+SMALL_OSDS = ("--osd-gib", "2")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +116,7 @@ def cli_lab() -> Iterator[tuple[Path, Run]]:
         pytest.skip(reason)
     lab_dir = make_cli_lab_dir()
     try:
-        yield lab_dir, dcn_checks("lab", "up", "--lab-dir", str(lab_dir), timeout_s=UP_TIMEOUT_S)
+        yield lab_dir, dcn_checks("lab", "up", *SMALL_OSDS, "--lab-dir", str(lab_dir), timeout_s=UP_TIMEOUT_S)
     finally:
         remove_lab(lab_dir)
 
@@ -133,7 +135,7 @@ def test_lab_up_prints_paths_and_progress(cli_lab: tuple[Path, Run]) -> None:
 
 def test_lab_up_again_says_already_up(cli_lab: tuple[Path, Run]) -> None:
     lab_dir, _ = cli_lab
-    again = dcn_checks("lab", "up", "--lab-dir", str(lab_dir))
+    again = dcn_checks("lab", "up", *SMALL_OSDS, "--lab-dir", str(lab_dir))
     assert again.returncode == 0
     assert again.stderr.strip() == (
         f"dcn-checks: the lab is already up in {lab_dir} (release ussuri, 2 DCN site(s), faults: none)"
@@ -142,7 +144,7 @@ def test_lab_up_again_says_already_up(cli_lab: tuple[Path, Run]) -> None:
 
 def test_lab_up_with_other_settings_on_a_running_lab_exits_4(cli_lab: tuple[Path, Run]) -> None:
     lab_dir, _ = cli_lab
-    again = dcn_checks("lab", "up", "--lab-dir", str(lab_dir), "--fault", "cow-disabled")
+    again = dcn_checks("lab", "up", *SMALL_OSDS, "--lab-dir", str(lab_dir), "--fault", "cow-disabled")
     assert again.returncode == 4
     assert again.stderr.splitlines() == [
         f"dcn-checks: lab up: a lab with other settings is up in {lab_dir} (release ussuri, 2 DCN site(s), "
@@ -191,7 +193,7 @@ def test_lab_down_after_killed_up_leaves_no_process() -> None:
     lab_dir = make_cli_lab_dir()
     try:
         up = subprocess.Popen(
-            [str(CLI), "lab", "up", "--lab-dir", str(lab_dir)],
+            [str(CLI), "lab", "up", *SMALL_OSDS, "--lab-dir", str(lab_dir)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
