@@ -21,7 +21,7 @@ from pathlib import Path
 from dcn_checks import flows, glance, lifecycle
 from dcn_checks.cephcli import get_cluster_admins
 from dcn_checks.clients import connect_cloud, get_hosts
-from dcn_checks.lab import deploy, install
+from dcn_checks.lab import ceph, deploy, install
 from dcn_checks.ledger import open_ledger
 from dcn_checks.model import model_with_sites
 from dcn_checks.target import load_target
@@ -79,6 +79,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sites", type=int, nargs="+", default=[2, 5, 9], help="DCN sites of each lab")
     parser.add_argument("--lab-dir", type=Path, default=None, help="a running lab (measured alone)")
+    parser.add_argument("--osd-gib", type=int, default=6, help="OSD file size of the labs brought up")
     args = parser.parse_args()
 
     sizes: list[tuple[int, float]] = []
@@ -89,7 +90,8 @@ def main() -> int:
             lab_dir = Path(tempfile.mkdtemp(prefix="bench-creates-", dir=ROOT / ".lab"))
             lab_dir.chmod(0o755)
             started = time.monotonic()
-            deploy.up(lab_dir, model_with_sites(dcn_sites), venv=install.ensure_lab_deps().venv)
+            venv = install.ensure_lab_deps().venv
+            deploy.up(lab_dir, model_with_sites(dcn_sites), venv=venv, osd_bytes=args.osd_gib * ceph.GIB)
             print(f"{dcn_sites} DCN sites: lab up {time.monotonic() - started:6.1f} s")
         try:
             elapsed, summary = timed_suite(lab_dir)

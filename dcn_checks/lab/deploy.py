@@ -149,7 +149,7 @@ LAB_MARKER = ".dcn-checks-lab"
 #: nothing else: a file a user put there survives (a lab test keeps this list complete).
 LAB_ENTRIES = frozenset(
     {
-        "ceph", "cinder", "env", "glance", "keystone", "logs", "nodes", "nova", "postgres", "rabbitmq",
+        "ceph", "cinder", "env", "glance", "http", "keystone", "logs", "nodes", "nova", "postgres", "rabbitmq",
         "clouds.yaml", "inventory.yaml", "sites.yaml", TARGET_FILE, LAB_FILE,
         processes.STATE_FILE, f".{processes.STATE_FILE}.lock", f"{processes.STATE_FILE[:-5]}.tmp",
         LEDGER_DIR,  # the run ledgers of checks run against this lab (dcn_checks.ledger)

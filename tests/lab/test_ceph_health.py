@@ -131,6 +131,6 @@ def test_lab_status_names_the_cluster_that_is_near_full(
     lines = [line for line in status.stdout.splitlines() if line.startswith("cluster ")]
     expected = (
         f"cluster {nearfull_ratio_lowered.name} is near full (OSD_NEARFULL: 1 nearfull osd(s); "
-        "POOL_NEARFULL: * pool(s) nearfull); * of 10.0 GiB used"
+        f"POOL_NEARFULL: * pool(s) nearfull); * of {healthy_lab.osd_bytes / 2**30:.1f} GiB used"
     )
     assert len(lines) == 1 and fnmatch.fnmatchcase(lines[0], expected), status.stdout

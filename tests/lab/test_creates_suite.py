@@ -10,6 +10,7 @@ runs (SIGINT, SIGTERM) clean up after themselves; a killed one (SIGKILL) is clea
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -26,6 +27,7 @@ from dcn_checks.lab import ceph, nodes
 from dcn_checks.lab.deploy import LabInfo
 from dcn_checks.ledger import LEDGER_DIR, PREFIX
 from dcn_checks.model import SiteModel, load_model
+from dcn_checks.release import get_profile
 from dcn_checks.requirements import CHECKS
 
 pytestmark = pytest.mark.lab
@@ -57,13 +59,14 @@ def leftovers_in_apis(conn: Connection) -> list[str]:
     ]
 
 
-def stray_rbd_images(lab: LabInfo, model: SiteModel, conn: Connection) -> list[str]:
-    """RBD images of no live image, server or volume, in every pool of every site's cluster."""
+def stray_rbd_images(lab: LabInfo, model: SiteModel, conn: Connection, skip: tuple[str, ...] = ()) -> list[str]:
+    """RBD images of no live image, server or volume, in every pool of every site's cluster but ``skip``'s."""
     live = {image.id for image in conn.image.images()} | {s.id for s in conn.compute.servers(all_projects=True)}
     live |= {f"volume-{v.id}" for v in conn.block_storage.volumes(all_projects=True)}
     return [
         f"{site.name}/{pool}/{entry.image}"
         for site in model.sites
+        if site.name not in skip
         for pool in ("images", "vms", "volumes")
         for entry in rbd_pool_on_site(lab, site, pool)
         if entry.image.removesuffix("_disk") not in live
@@ -76,10 +79,12 @@ def cluster_health(lab: LabInfo, name: str) -> str:
     return health.status if health.status == "HEALTH_OK" else cluster.describe_health(health)
 
 
-def assert_nothing_left(lab: LabInfo, conn: Connection) -> None:
+def assert_nothing_left(lab: LabInfo, conn: Connection, unreachable: tuple[str, ...] = ()) -> None:
+    """Nothing of a run in the APIs, the pools (but those of ``unreachable`` sites, whose RBD images
+    central's Glance cannot delete on a faulty lab), the ledger directory; every cluster HEALTH_OK."""
     model = load_model(lab.model_path)
     assert leftovers_in_apis(conn) == []
-    assert stray_rbd_images(lab, model, conn) == []
+    assert stray_rbd_images(lab, model, conn, unreachable) == []
     assert sorted(p.name for p in (lab.lab_dir / LEDGER_DIR).glob("*")) == []
     assert {site.name: cluster_health(lab, site.cluster) for site in model.sites} == {
         site.name: "HEALTH_OK" for site in model.sites
@@ -98,7 +103,13 @@ def test_every_functional_check_passes_three_runs_in_a_row_and_nothing_is_left(
     assert_nothing_left(healthy_lab, conn)
 
 
-@pytest.mark.parametrize("release", ["victoria", "wallaby", "zed"])
+def test_victoria_is_ussuri_to_the_functional_checks_and_the_lab() -> None:
+    """The victoria profile differs from ussuri's in its name only, so the ussuri lab's runs above show it
+    (a lab of its own would cost CI two minutes and prove nothing more)."""
+    assert dataclasses.replace(get_profile("victoria"), name="ussuri") == get_profile("ussuri")
+
+
+@pytest.mark.parametrize("release", ["wallaby", "zed"])
 def test_every_functional_check_passes_on_each_release_profile(
     deploy_lab: Callable[..., LabInfo], release: str
 ) -> None:
@@ -181,12 +192,17 @@ EXPECTED_FAULT_FAILURES_2 = {
 
 
 @pytest.mark.parametrize(
-    ("faults", "expected"),
-    [(CREATES_FAULTS, EXPECTED_FAULT_FAILURES), (CREATES_FAULTS_2, EXPECTED_FAULT_FAILURES_2)],
+    ("faults", "expected", "unreachable"),
+    [
+        (CREATES_FAULTS, EXPECTED_FAULT_FAILURES, ()),
+        # With a stale dcn0 key central's Glance deletes images but not their data in dcn0's pool (it logs
+        # the failure): an image made at dcn0 (ROUNDTRIP-004) leaves its RBD image there.
+        (CREATES_FAULTS_2, EXPECTED_FAULT_FAILURES_2, ("dcn0",)),
+    ],
     ids=["compute", "storage"],
 )
 def test_faults_fail_exactly_the_functional_checks_of_their_sites(
-    deploy_lab: Callable[..., LabInfo], faults: tuple[str, ...], expected: dict[str, str]
+    deploy_lab: Callable[..., LabInfo], faults: tuple[str, ...], expected: dict[str, str], unreachable: tuple[str, ...]
 ) -> None:
     lab = deploy_lab(*faults)
 
@@ -199,7 +215,7 @@ def test_faults_fail_exactly_the_functional_checks_of_their_sites(
         assert fragment in failed[case], (case, failed[case])
     connection = connect(lab)
     try:
-        assert_nothing_left(lab, connection)
+        assert_nothing_left(lab, connection, unreachable)
     finally:
         connection.close()
 

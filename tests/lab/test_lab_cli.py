@@ -138,7 +138,7 @@ def test_lab_up_again_says_already_up(cli_lab: tuple[Path, Run]) -> None:
     again = dcn_checks("lab", "up", *SMALL_OSDS, "--lab-dir", str(lab_dir))
     assert again.returncode == 0
     assert again.stderr.strip() == (
-        f"dcn-checks: the lab is already up in {lab_dir} (release ussuri, 2 DCN site(s), faults: none)"
+        f"dcn-checks: the lab is already up in {lab_dir} (release ussuri, 2 DCN site(s), faults: none, OSDs of 2 GiB)"
     )
 
 
@@ -148,7 +148,7 @@ def test_lab_up_with_other_settings_on_a_running_lab_exits_4(cli_lab: tuple[Path
     assert again.returncode == 4
     assert again.stderr.splitlines() == [
         f"dcn-checks: lab up: a lab with other settings is up in {lab_dir} (release ussuri, 2 DCN site(s), "
-        f"faults: none); 'dcn-checks lab down --lab-dir {lab_dir}' first"
+        f"faults: none, OSDs of 2 GiB); 'dcn-checks lab down --lab-dir {lab_dir}' first"
     ]
 
 
