@@ -13,6 +13,7 @@ For each size it brings a lab up (or uses ``--lab-dir`` for one size), times the
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import tempfile
 import time
@@ -101,6 +102,7 @@ def main() -> int:
         finally:
             if args.lab_dir is None:
                 deploy.down(lab_dir)
+                shutil.rmtree(lab_dir)  # made by this run (mkdtemp above); its OSD files hold gigabytes
     if len(sizes) > 1:
         (first, t_first), (last, t_last) = sizes[0], sizes[-1]
         print(f"cost per extra DCN site: {(t_last - t_first) / (last - first):5.1f} s")
