@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -248,7 +248,9 @@ def cluster_admins(target: Target, hosts: dict[str, Host]) -> dict[str, ClusterA
 
 
 @pytest.fixture(scope="session")
-def run_ledger(pytestconfig: pytest.Config, target: Target, cloud: openstack.connection.Connection) -> Iterator[Ledger]:
+def run_ledger(
+    pytestconfig: pytest.Config, target: Target, cloud: openstack.connection.Connection, quiet_lock: QuietLock
+) -> Iterator[Ledger]:
     """This process's part of the run's ledger; at the end of the session it removes what it recorded.
 
     What this process cannot remove stays recorded; the run's holder tries again at the very end.
@@ -263,7 +265,7 @@ def run_ledger(pytestconfig: pytest.Config, target: Target, cloud: openstack.con
     try:
         yield ledger
     finally:
-        with _quiet_lock(pytestconfig, target).busy():
+        with quiet_lock.busy():
             report = lifecycle.remove_recorded(ledger, lifecycle.SdkCloud(cloud), timeout_s=target.create_timeout_s)
         ledger.close()
         for failure in report.failed:
@@ -275,17 +277,38 @@ def run_id_of(config: pytest.Config) -> str:
     return config.stash[_RUN_ID]
 
 
-def _quiet_lock(config: pytest.Config, target: Target) -> QuietLock:
-    from dcn_checks.ledger import ledger_dir
-    from dcn_checks.runshare import QuietLock
-
-    return QuietLock(ledger_dir(target.source), config.stash[_RUN_ID])
-
-
 @pytest.fixture(scope="session")
 def quiet_lock(pytestconfig: pytest.Config, target: Target) -> QuietLock:
     """The run's quiet lock: creates hold it shared; a measurement of the central cluster, exclusive."""
-    return _quiet_lock(pytestconfig, target)
+    from dcn_checks.ledger import ledger_dir
+    from dcn_checks.runshare import QuietLock
+
+    return QuietLock(ledger_dir(target.source), run_id_of(pytestconfig))
+
+
+def make_once_per_run(
+    config: pytest.Config,
+    target: Target,
+    workload: Workload,
+    key: str,
+    make: Callable[[Workload], dict[str, Any]],
+) -> dict[str, Any]:
+    """State the run's processes share (the flavor, the golden image), made once for the whole run.
+
+    ``make`` creates through a copy of ``workload`` that records into a handle of the run's ledger no
+    process empties: every process uses the state until the run ends, and the run's holder removes it last.
+    """
+    import dataclasses
+
+    from dcn_checks.ledger import join_ledger, ledger_dir
+    from dcn_checks.runshare import once_per_run
+
+    run_id = run_id_of(config)
+
+    def shared() -> dict[str, Any]:
+        return make(dataclasses.replace(workload, ledger=join_ledger(target.source, run_id)))
+
+    return once_per_run(ledger_dir(target.source), run_id, key, shared)
 
 
 @pytest.fixture(scope="session")
@@ -301,21 +324,15 @@ def workload(
     The flavor is the target's (``creates.flavor``), else one of the document's size made once for the
     whole run, recorded where no worker removes it before the run ends.
     """
-    from dcn_checks.ledger import join_ledger, ledger_dir
-    from dcn_checks.runshare import once_per_run
     from dcn_checks.workload import Workload
 
+    work = Workload(cloud, run_ledger, target.create_timeout_s, lock=quiet_lock)
     if target.flavor is not None:
-        flavor = str(cloud.compute.find_flavor(target.flavor, ignore_missing=False).id)
+        work.flavor_id = str(cloud.compute.find_flavor(target.flavor, ignore_missing=False).id)
     else:
-        run_id = run_id_of(pytestconfig)
-
-        def make() -> dict[str, object]:
-            shared = Workload(cloud, join_ledger(target.source, run_id), target.create_timeout_s, lock=quiet_lock)
-            return {"id": shared.flavor()}
-
-        flavor = str(once_per_run(ledger_dir(target.source), run_id, "flavor", make)["id"])
-    return Workload(cloud, run_ledger, target.create_timeout_s, flavor_id=flavor, lock=quiet_lock)
+        made = make_once_per_run(pytestconfig, target, work, "flavor", lambda shared: {"id": shared.flavor()})
+        work.flavor_id = str(made["id"])
+    return work
 
 
 @pytest.fixture
@@ -396,9 +413,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         marker = item.get_closest_marker("check")
         if said is None or marker is None or not marker.args or marker.args[0] not in CHECKS:
             raise
-        callspec = getattr(item, "callspec", None)
-        sites = [s for v in callspec.params.values() if (s := site_of(v)) is not None] if callspec else []
-        where = sites[0] if sites else "central"
+        where = _case_site(item) or "central"
         pytest.fail(explain(marker.args[0], where, said, "the cloud to do what the check asked"), pytrace=False)
 
 
@@ -476,14 +491,20 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
         config.option.dist = "loadgroup"
 
 
+def _case_site(item: pytest.Item) -> str | None:
+    """The site a parametrized case is about (the first parameter that names one), or None."""
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params.values() if callspec is not None else ()
+    return next((site for value in params if (site := site_of(value)) is not None), None)
+
+
 def _group(item: pytest.Item) -> str | None:
     """The xdist group of a creating check: its site, so the flows of one site (the COW server, the
     volume, the snapshots) are made once, on one worker, and shared by the site's checks."""
     if item.get_closest_marker("creates") is None:
         return None
-    callspec = getattr(item, "callspec", None)
-    sites = [s for v in callspec.params.values() if (s := site_of(v)) is not None] if callspec is not None else []
-    return f"site-{sites[0]}" if sites else "central"
+    site = _case_site(item)
+    return f"site-{site}" if site else "central"
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
@@ -519,6 +540,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.user_properties.append(("requirements", ",".join(spec.requirements)))
         callspec = getattr(item, "callspec", None)
         if callspec is not None:
-            sites = [site for value in callspec.params.values() if (site := site_of(value)) is not None]
-            item.user_properties.append(("site", sites[0] if sites else callspec.id))
+            item.user_properties.append(("site", _case_site(item) or callspec.id))
             item.user_properties.append(("case", callspec.id))

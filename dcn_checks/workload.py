@@ -200,8 +200,7 @@ class Workload:
 
         Each copy is recorded before the call: a run killed while Glance copies still names the copy.
         """
-        for store in stores:
-            self.ledger.record("image_copy", image_id, store_id=store)
+        self._record_copies(image_id, stores)
         glance.copy_image_to_stores(self.conn, image_id, stores, all_stores_must_succeed=all_stores_must_succeed)
         return self.wait_for_image(image_id, stores)
 
@@ -209,8 +208,7 @@ class Workload:
     def copy_image_settled(self, image_id: str, stores: Collection[str]) -> GlanceImage:
         """copy-image to ``stores`` with ``all_stores_must_succeed`` false; wait until Glance is done with
         every store, and return the image however that went (``stores`` and ``failed_import`` say)."""
-        for store in stores:
-            self.ledger.record("image_copy", image_id, store_id=store)
+        self._record_copies(image_id, stores)
         glance.copy_image_to_stores(self.conn, image_id, stores, all_stores_must_succeed=False)
         wanted = frozenset(stores)
         return waiters.wait_for(
@@ -225,6 +223,10 @@ class Workload:
             describe=glance.describe_image_state,
             interval_s=self.interval_s,
         )
+
+    def _record_copies(self, image_id: str, stores: Collection[str]) -> None:
+        for store in stores:
+            self.ledger.record("image_copy", image_id, store_id=store)
 
     def wait_for_image(self, image_id: str, stores: Collection[str], *, endpoint: str | None = None) -> GlanceImage:
         """Wait until the image is active in ``stores`` with no import under way (central's Glance by default)."""
@@ -279,15 +281,7 @@ class Workload:
         )
         self.ledger.record("server", str(created.id), name)
         statuses = ("ACTIVE", "ERROR") if expect_error else ("ACTIVE",)
-        server = server_state(
-            waiters.wait_for_server_status(
-                lambda: self.conn.compute.get_server(created.id),
-                str(created.id),
-                statuses,
-                timeout_s=self.timeout_s,
-                interval_s=self.interval_s,
-            )
-        )
+        server = self._wait_server(str(created.id), statuses)
         for volume in server.volume_ids:
             if volume != volume_id:
                 self.ledger.record("volume", volume)

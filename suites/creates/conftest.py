@@ -6,14 +6,12 @@ ledger before it waits; the run removes all of it at its end, failed checks and 
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from dcn_checks.cephcli import ClusterAdmin
 from dcn_checks.flows import Flows, Golden, Pools, StepRefused, make_golden
-from dcn_checks.ledger import join_ledger, ledger_dir
-from dcn_checks.runshare import SharedStateFailed, once_per_run
+from dcn_checks.plugin import make_once_per_run
+from dcn_checks.runshare import SharedStateFailed
 from dcn_checks.target import Target
 from dcn_checks.workload import Workload
 
@@ -21,18 +19,12 @@ from dcn_checks.workload import Workload
 @pytest.fixture(scope="session")
 def flows(pytestconfig: pytest.Config, target: Target, workload: Workload) -> Flows:
     """The document's flows per site, each run once per process; the golden image once per run."""
-    from dcn_checks.plugin import run_id_of
-
-    directory, run_id = ledger_dir(target.source), run_id_of(pytestconfig)
 
     def golden() -> Golden:
-        # Recorded through a ledger handle this process never empties: every process uses the golden
-        # image until the run ends, and the run's holder removes it last.
-        def make() -> dict[str, object]:
-            shared = dataclasses.replace(workload, ledger=join_ledger(target.source, run_id))
-            return make_golden(shared, target.model).record()
-
-        return Golden.from_record(once_per_run(directory, run_id, "golden", make))
+        record = make_once_per_run(
+            pytestconfig, target, workload, "golden", lambda shared: make_golden(shared, target.model).record()
+        )
+        return Golden.from_record(record)
 
     def golden_or_refusal() -> Golden:
         try:

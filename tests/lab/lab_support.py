@@ -17,6 +17,7 @@ import pytest
 from openstack.connection import Connection
 
 from dcn_checks import lifecycle, rbd, waiters
+from dcn_checks.cluster import Health, parse_health
 from dcn_checks.lab import ceph, nodes, postgres, processes
 from dcn_checks.lab.deploy import LabInfo, ceph_binds
 from dcn_checks.ledger import Ledger, open_ledger
@@ -221,6 +222,12 @@ def cinder_client(conn: Connection) -> Any:
     return cinderclient.client.Client(
         CINDER_API_VERSION, session=conn.session, service_type="volumev3", region_name=conn.config.region_name
     )
+
+
+def cluster_health(cluster: ceph.Cluster) -> Health:
+    """``ceph health -f json`` of a lab cluster as its client.admin."""
+    result = nodes.check(ceph.ceph_admin(cluster, ["health", "-f", "json"]), f"{cluster.name}: ceph health")
+    return parse_health(result.stdout)
 
 
 def rbd_pool_on_site(lab: LabInfo, site: Site, pool: str, user: str = "openstack") -> tuple[rbd.RbdEntry, ...]:

@@ -13,9 +13,9 @@ import subprocess
 from collections.abc import Callable, Iterator
 
 import pytest
-from lab_support import REPO, run_suite
+from lab_support import REPO, cluster_health, run_suite
 
-from dcn_checks.cluster import Health, parse_health
+from dcn_checks.cluster import Health
 from dcn_checks.lab import ceph, nodes, processes
 from dcn_checks.lab.deploy import LabInfo
 from dcn_checks.model import load_model
@@ -40,13 +40,9 @@ def admin(cluster: ceph.Cluster, *args: str) -> str:
     return nodes.check(ceph.ceph_admin(cluster, list(args)), f"{cluster.name}: ceph {' '.join(args)}").stdout
 
 
-def health(cluster: ceph.Cluster) -> Health:
-    return parse_health(admin(cluster, "health", "-f", "json"))
-
-
 def wait_for_health(cluster: ceph.Cluster, predicate: Callable[[Health], bool], what: str) -> Health:
     return processes.wait_for(
-        lambda: health(cluster), predicate, timeout_s=HEALTH_TIMEOUT_S, description=f"{cluster.name}: {what}",
+        lambda: cluster_health(cluster), predicate, timeout_s=HEALTH_TIMEOUT_S, description=f"{cluster.name}: {what}",
         interval_s=1.0,
     )  # fmt: skip
 
@@ -92,7 +88,7 @@ def lab_status(info: LabInfo) -> subprocess.CompletedProcess[str]:
 
 def test_every_cluster_of_the_healthy_lab_is_ok_with_its_mgr(healthy_lab: LabInfo) -> None:
     for cluster in ceph.find_running_clusters(healthy_lab.lab_dir):
-        assert health(cluster) == Health("HEALTH_OK", (), ()), cluster.name
+        assert cluster_health(cluster) == Health("HEALTH_OK", (), ()), cluster.name
         assert json.loads(admin(cluster, "mgr", "stat", "-f", "json"))["available"] is True
 
 

@@ -19,11 +19,11 @@ import subprocess
 from collections.abc import Callable, Iterator
 
 import pytest
-from lab_support import REPO, connect, rbd_pool_on_site, run_suite
+from lab_support import REPO, cluster_health, connect, rbd_pool_on_site, run_suite
 from openstack.connection import Connection
 
 from dcn_checks import cluster, waiters
-from dcn_checks.lab import ceph, nodes
+from dcn_checks.lab import ceph
 from dcn_checks.lab.deploy import LabInfo
 from dcn_checks.ledger import LEDGER_DIR, PREFIX
 from dcn_checks.model import SiteModel, load_model
@@ -73,9 +73,9 @@ def stray_rbd_images(lab: LabInfo, model: SiteModel, conn: Connection, skip: tup
     ]
 
 
-def cluster_health(lab: LabInfo, name: str) -> str:
+def health_of(lab: LabInfo, name: str) -> str:
     (found,) = [c for c in ceph.find_running_clusters(lab.lab_dir) if c.name == name]
-    health = cluster.parse_health(nodes.check(ceph.ceph_admin(found, ["health", "-f", "json"]), "health").stdout)
+    health = cluster_health(found)
     return health.status if health.status == "HEALTH_OK" else cluster.describe_health(health)
 
 
@@ -86,7 +86,7 @@ def assert_nothing_left(lab: LabInfo, conn: Connection, unreachable: tuple[str, 
     assert leftovers_in_apis(conn) == []
     assert stray_rbd_images(lab, model, conn, unreachable) == []
     assert sorted(p.name for p in (lab.lab_dir / LEDGER_DIR).glob("*")) == []
-    assert {site.name: cluster_health(lab, site.cluster) for site in model.sites} == {
+    assert {site.name: health_of(lab, site.cluster) for site in model.sites} == {
         site.name: "HEALTH_OK" for site in model.sites
     }
 
