@@ -33,6 +33,7 @@ from dcn_checks import cluster, rbd
 from dcn_checks.cephcli import ClusterAdmin, admin_failure
 from dcn_checks.errors import ParseError
 from dcn_checks.glance import GlanceImage
+from dcn_checks.lab.nodes import CommandResult
 from dcn_checks.model import Site, SiteModel
 from dcn_checks.requirements import Verdict
 from dcn_checks.workload import ServerState, VolumeState, Workload, refusal
@@ -43,6 +44,8 @@ T = TypeVar("T")
 
 #: The golden image: random bytes (RBD must not see zeroes it could skip) of a size that copies fast.
 GOLDEN_BYTES = 8 * 1024 * 1024
+# Listings of a pool in use that lose the race with a removal before one of them holds still.
+LS_RACE_ATTEMPTS = 3
 
 
 class StepRefused(Exception):
@@ -235,8 +238,10 @@ class Pools:
     admins: dict[str, ClusterAdmin]
 
     def _run(self, site: str, args: Sequence[str], tool: str, parse: Callable[[str], T]) -> T:
+        return self._parse(site, args, self.admins[site].run_now(args, tool), parse)
+
+    def _parse(self, site: str, args: Sequence[str], result: CommandResult, parse: Callable[[str], T]) -> T:
         admin = self.admins[site]
-        result = admin.run_now(args, tool)
         if result.returncode != 0:
             _fail(admin_failure(admin, args, result))
         try:
@@ -245,8 +250,17 @@ class Pools:
             _fail(f"{admin.where}: {err}")
 
     def ls(self, site: str, pool: str) -> tuple[rbd.RbdEntry, ...]:
-        """``rbd -p <pool> ls -l --format json`` on the site's cluster: images and their snapshots."""
-        return self._run(site, ["-p", pool, "ls", "-l", "--format", "json"], "rbd", rbd.parse_rbd_ls)
+        """``rbd -p <pool> ls -l --format json`` on the site's cluster: images and their snapshots.
+
+        ``ls -l`` opens every image it lists, so an image another client removes between the listing and
+        the open fails the whole command with ENOENT; on a cloud in use (or beside the run's own other
+        workers) that is a race, not a finding, and a fresh listing no longer holds the removed image."""
+        args = ["-p", pool, "ls", "-l", "--format", "json"]
+        for _ in range(LS_RACE_ATTEMPTS):
+            result = self.admins[site].run_now(args, "rbd")
+            if not rbd.is_listing_race(result.returncode, result.stderr):
+                break
+        return self._parse(site, args, result, rbd.parse_rbd_ls)
 
     def cow_disk_problem(self, site: Site, server_id: str, image_id: str) -> str | None:
         """Why the server's disk is not a COW clone of the image in the site's cluster, or None if it is."""

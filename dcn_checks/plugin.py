@@ -55,6 +55,7 @@ _CLOUD = pytest.StashKey["openstack.connection.Connection"]()
 _EVIDENCE = pytest.StashKey[Evidence]()
 _RUN_ID = pytest.StashKey[str]()
 _RUN_ERROR = pytest.StashKey[DcnChecksError]()
+_RUN_CREATES = pytest.StashKey[bool]()
 #: Fixtures that only a target can give; a check using one is deselected without --target.
 TARGET_FIXTURES = frozenset(
     {
@@ -333,6 +334,27 @@ def workload(
         made = make_once_per_run(pytestconfig, target, work, "flavor", lambda shared: {"id": shared.flavor()})
         work.flavor_id = str(made["id"])
     return work
+
+
+@pytest.fixture(autouse=True)
+def _reads_beside_creates(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A read-only check of a run that also creates holds the quiet lock shared, as a create does.
+
+    Reads send client ops to central's OSDs too (``rbd ls`` as each cephx user): run beside the WAN
+    measurement they would show up in its counters as if a DCN site's boot had read from central.
+    """
+    if request.node.get_closest_marker("reads") is None or not _run_creates(request.session):
+        yield
+        return
+    with request.getfixturevalue("quiet_lock").busy():
+        yield
+
+
+def _run_creates(session: pytest.Session) -> bool:
+    """Tell whether the run's selection holds a creating check (computed once, after every deselection)."""
+    if _RUN_CREATES not in session.stash:
+        session.stash[_RUN_CREATES] = any(item.get_closest_marker("creates") for item in session.items)
+    return session.stash[_RUN_CREATES]
 
 
 @pytest.fixture

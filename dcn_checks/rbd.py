@@ -175,6 +175,13 @@ def parse_rbd_ls(text: str) -> tuple[RbdEntry, ...]:
     return tuple(_entry_from_row(row) for row in rows)
 
 
+def is_listing_race(returncode: int, stderr: str) -> bool:
+    """Tell whether ``rbd ls -l`` failed only because an image it listed was removed before it opened
+    it (``rbd: listing images failed: (2) No such file or directory``, rc 2): another client's delete,
+    not a missing pool (``error opening pool``) nor a refused key (``(1) Operation not permitted``)."""
+    return returncode != 0 and "listing images failed: (2) No such file or directory" in stderr
+
+
 def parse_rbd_info(text: str) -> RbdImageInfo:
     """Parse ``rbd info --format json``, e.g. ``{"name":"<vm>_disk","id":"1023...","size":16777216,
     ..., "parent":{"pool":"images","image":"<id>","id":"101d...","snapshot":"snap","overlap":16777216}}``.

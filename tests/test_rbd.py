@@ -347,3 +347,17 @@ def test_names_follow_nova_and_cinder_conventions() -> None:
     assert rbd.vm_disk_name(VM) == f"{VM}_disk"
     assert rbd.volume_name(VOL) == f"volume-{VOL}"
     assert rbd.volume_snapshot_name(SNAP) == f"snapshot-{SNAP}"
+
+
+@pytest.mark.parametrize(
+    ("returncode", "stderr", "race"),
+    [
+        (2, "rbd: listing images failed: (2) No such file or directory\n", True),
+        (0, "", False),
+        (2, "rbd: error opening pool 'images': (2) No such file or directory\n", False),
+        (1, "rbd: listing images failed: (1) Operation not permitted\n", False),
+        (2, "2026-12-03T16:00:00 7f0 -1 auth: unable to find a keyring\n", False),
+    ],
+)
+def test_is_listing_race_only_for_an_image_removed_while_listed(returncode: int, stderr: str, race: bool) -> None:
+    assert rbd.is_listing_race(returncode, stderr) is race
