@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -80,6 +80,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--target", default=None, help="the deployment under test: a lab directory or a target file (target.yaml)"
     )
+    group.addoption(
+        "--select-suites", default=None, help="run only these suites: static,reads,creates (comma-separated)"
+    )
+    group.addoption("--only-sites", default=None, help="run only the cases of these sites (comma-separated)")
+    group.addoption(
+        "--collected-json", default=None, help="write every collected case, selected or not, here (dcn-checks run)"
+    )
 
 
 def _active(config: pytest.Config) -> bool:
@@ -99,6 +106,7 @@ def pytest_configure(config: pytest.Config) -> None:
         _check_report_paths(config)
     if config.getoption("--target") is not None:
         _configure_target(config)
+    _check_selection(config)
     if config.getoption("--env-dir") is None:
         return
     from dcn_checks.heat import load_catalog
@@ -117,6 +125,26 @@ def pytest_configure(config: pytest.Config) -> None:
         more = f" (and {len(directory.unreadable) - 1} more)" if len(directory.unreadable) > 1 else ""
         raise pytest.UsageError(f"dcn-checks: {directory.root}/{directory.unreadable[0].line()}{more}")
     config.stash[_ENV_DIR] = (directory, catalog)
+
+
+def _check_selection(config: pytest.Config) -> None:
+    """``--select-suites`` names known suites and ``--only-sites`` the target's sites, or it is bad input."""
+    from dcn_checks.results import SUITES
+
+    suites = config.getoption("--select-suites")
+    for suite in suites.split(",") if suites is not None else ():
+        if suite not in SUITES:
+            raise pytest.UsageError(f"dcn-checks: --select-suites: {suite!r} is not one of {', '.join(SUITES)}")
+    sites = config.getoption("--only-sites")
+    target = config.stash.get(_TARGET, None)
+    if sites is None or target is None:
+        return
+    known = [site.name for site in target.model.sites]
+    for site in sites.split(","):
+        if site not in known:
+            raise pytest.UsageError(
+                f"dcn-checks: --only-sites: {site!r} is not a site of the model ({', '.join(known)})"
+            )
 
 
 def _check_report_paths(config: pytest.Config) -> None:
@@ -337,6 +365,35 @@ def workload(
 
 
 @pytest.fixture(autouse=True)
+def _allure_labels(request: pytest.FixtureRequest) -> None:
+    """With ``--alluredir``: the check ID, its requirements, the site and the case as allure labels, so
+    allure's report groups by them (by suite, then check; filterable by site and requirement)."""
+    if not getattr(request.config.option, "allure_report_dir", None):
+        return
+    import allure
+
+    properties = dict(request.node.user_properties)
+    check_id = str(properties.get("check_id", ""))
+    site = str(properties.get("site", ""))
+    if not check_id:
+        return
+    dynamic: Any = allure.dynamic  # allure-python-commons has no type hints
+    dynamic.label("check_id", check_id)
+    dynamic.tag(check_id)
+    for requirement in str(properties.get("requirements", "")).split(","):
+        if requirement:
+            dynamic.label("requirement", requirement)
+            dynamic.tag(requirement)
+    if site:
+        dynamic.label("site", site)
+        dynamic.tag(f"site:{site}")
+    dynamic.parent_suite(_suite_of(request.node))
+    dynamic.suite(check_id)
+    if site:
+        dynamic.sub_suite(site)
+
+
+@pytest.fixture(autouse=True)
 def _reads_beside_creates(request: pytest.FixtureRequest) -> Iterator[None]:
     """A read-only check of a run that also creates holds the quiet lock shared, as a create does.
 
@@ -440,11 +497,22 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     collected = item.stash.get(_EVIDENCE, None)
     if collected is not None and collected.items and call.when == "call":
-        report.sections.append(("evidence", collected.render()))  # type: ignore[attr-defined]
+        report.sections.append(("evidence", collected.render()))
+        if getattr(item.config.option, "allure_report_dir", None):
+            import allure
+
+            for piece in collected.items:  # masked when they were added
+                allure.attach(piece.text, name=piece.title, attachment_type=allure.attachment_type.TEXT)
+    if _active(item.config) and call.excinfo is not None and (report.failed or report.skipped):
+        from dcn_checks.collect import outcome_message
+
+        report.dcn_message = outcome_message(call.excinfo.value)  # type: ignore[attr-defined]
     if _active(item.config) and call.excinfo is not None and not _is_verdict(call.excinfo.value):
         # Not a verdict on the deployment: we could not judge this case. Kept on the report, so that
         # xdist carries it to the controller, which turns the run's exit code into 3 or 4 (never 1).
@@ -494,6 +562,40 @@ class _Judgement:
         return True
 
 
+def _chosen(config: pytest.Config, item: pytest.Item) -> bool:
+    """Whether ``--select-suites`` and ``--only-sites`` keep the case (both keep everything when absent).
+    A case about no single site (the deployment as a whole) is kept with any ``--only-sites``."""
+    suites = config.getoption("--select-suites")
+    if suites is not None and _suite_of(item) not in suites.split(","):
+        return False
+    sites = config.getoption("--only-sites")
+    if sites is None:
+        return True
+    site = _item_site(config, item)
+    return site is None or site in sites.split(",")
+
+
+def _suite_of(item: pytest.Item) -> str:
+    from dcn_checks.results import SUITES
+
+    return next((part for part in reversed(item.path.parts) if part in SUITES), "")
+
+
+def _item_site(config: pytest.Config, item: pytest.Item) -> str | None:
+    """The site a case is about; a static case's stack is named by its site where the target's model
+    knows the stack (central's stack is often ``control-plane`` or ``central``)."""
+    site = _case_site(item)
+    if site is not None:
+        return site
+    callspec = getattr(item, "callspec", None)
+    stack = callspec.params.get("env_stack") if callspec is not None else None
+    if not isinstance(stack, str):
+        return None
+    target = config.stash.get(_TARGET, None)
+    sites = target.model.sites if target is not None else ()
+    return next((known.name for known in sites if known.stack == stack), stack)
+
+
 def _needs(item: pytest.Item) -> set[str]:
     names = set(getattr(item, "fixturenames", ()))
     needs = set()
@@ -535,11 +637,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     and a reads/creates marker."""
     if not _active(config):
         return
+    if config.getoption("--collected-json"):
+        from dcn_checks.collect import describe_item, write_collected
+
+        described = [describe_item(item, _item_site(config, item)) for item in items]
+        write_collected(Path(config.getoption("--collected-json")), described)
     given = {option for option in ("--target", "--env-dir") if config.getoption(option) is not None}
-    deselected = [item for item in items if not _needs(item) <= given]
+    deselected = [item for item in items if not (_needs(item) <= given and _chosen(config, item))]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if _needs(item) <= given]
+        dropped = set(map(id, deselected))
+        items[:] = [item for item in items if id(item) not in dropped]
     owners: dict[str, str] = {}
     for item in items:
         marker = item.get_closest_marker("check")
@@ -562,5 +670,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.user_properties.append(("requirements", ",".join(spec.requirements)))
         callspec = getattr(item, "callspec", None)
         if callspec is not None:
-            item.user_properties.append(("site", _case_site(item) or callspec.id))
+            item.user_properties.append(("site", _item_site(config, item) or callspec.id))
             item.user_properties.append(("case", callspec.id))
