@@ -216,6 +216,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return run_suites(["--target", args.target, *args.pytest_args])
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from dcn_checks.runcmd import command
+
+    return command(args)
+
+
 def _cmd_cleanup(args: argparse.Namespace) -> int:
     """Remove what runs that died before their own cleanup left on the target's cloud.
 
@@ -297,7 +303,7 @@ def _sweep(target: Target, directory: Path, run_ids: list[str]) -> int:
     return EXIT_OK
 
 
-def run_suites(pytest_args: list[str]) -> int:
+def run_suites(pytest_args: list[str], plugins: Sequence[object] = ()) -> int:
     """Run pytest over the shipped suites (or the paths the arguments name) and return its exit code.
 
     pytest itself decides which arguments are test paths, after every plugin has added its options,
@@ -309,7 +315,7 @@ def run_suites(pytest_args: list[str]) -> int:
     fixed = ["-p", "no:cacheprovider"]
     if not any(arg == "--rootdir" or arg.startswith("--rootdir=") for arg in pytest_args):
         fixed.append(f"--rootdir={SUITES_DIR.parent}")
-    return int(pytest.main([*fixed, *pytest_args], plugins=[_SuitesUnlessPathsGiven()]))
+    return int(pytest.main([*fixed, *pytest_args], plugins=[_SuitesUnlessPathsGiven(), *plugins]))
 
 
 class _SuitesUnlessPathsGiven:
@@ -361,6 +367,26 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--target", required=True, help="a running lab's directory or a target file")
     check.add_argument("pytest_args", nargs="*", help="pytest arguments, e.g. -m reads -n auto")
     check.set_defaults(func=_cmd_check)
+
+    run = commands.add_parser(
+        "run",
+        help="run the suites and write the reports (without --target: on a lab of its own; pytest args after --)",
+    )
+    run.add_argument("--target", default=None, help="a running lab's directory or a target file (never torn down)")
+    run.add_argument(
+        "--select", default="all", help="static, reads, creates or all (default), or several: reads,static"
+    )
+    run.add_argument("--only-sites", default=None, help="only the cases of these sites, e.g. dcn0,dcn1")
+    run.add_argument("--report-dir", default="reports", help="where reports/<run id>/ goes (default reports)")
+    run.add_argument("-n", dest="workers", default=None, help="pytest-xdist workers, e.g. auto or 2")
+    run.add_argument("--keep-lab", action="store_true", help="leave the run's own lab up (only without --target)")
+    run.add_argument("--baseline", default=None, help="summary.json of an earlier run: exit 1 only on its regressions")
+    run.add_argument("--env-dir", default=None, help="environment files for the static suite (a lab's own by default)")
+    run.add_argument(
+        "--release", choices=RELEASE_NAMES, default="ussuri", help="release of the own lab or of --env-dir"
+    )
+    run.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
+    run.set_defaults(func=_cmd_run)
 
     cleanup = commands.add_parser(
         "cleanup", help="remove what killed runs left on the target's cloud (lists the runs without an option)"
