@@ -9,7 +9,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from lab_support import gen_secret, lab_prerequisites_missing, leftover_pids, make_lab_dir, write_node_ceph_files
+from lab_support import (
+    ReportRun,
+    dcn_run,
+    gen_secret,
+    lab_prerequisites_missing,
+    leftover_pids,
+    make_lab_dir,
+    write_node_ceph_files,
+)
 
 from dcn_checks.errors import LabError
 from dcn_checks.lab import ceph, deploy, install, keystone, postgres, processes
@@ -129,3 +137,18 @@ def deploy_lab(venv: Path) -> Iterator[Callable[..., LabInfo]]:
 def healthy_lab(deploy_lab: Callable[..., LabInfo]) -> LabInfo:
     """The default lab (central + dcn0 + dcn1, key option 2, ussuri) with no fault."""
     return deploy_lab()
+
+
+#: The healthy runs of every suite: with one worker, then twice with as many as the machine has.
+HEALTHY_ROUNDS = (("-n", "1"), ("-n", "auto"), ("-n", "auto"))
+
+
+@pytest.fixture(scope="session")
+def healthy_runs(healthy_lab: LabInfo, tmp_path_factory: pytest.TempPathFactory) -> list[ReportRun]:
+    """Three ``dcn-checks run`` of every suite in a row on the healthy lab, with their reports: the
+    functional suite's test and the report tests judge the same runs (each costs two minutes of CI)."""
+    reports = tmp_path_factory.mktemp("healthy-reports")
+    return [
+        dcn_run("--target", str(healthy_lab.lab_dir), *workers, report_dir=reports, timeout_s=1200)
+        for workers in HEALTHY_ROUNDS
+    ]

@@ -320,3 +320,41 @@ def add_observable_image(lab: LabInfo) -> None:
             glance.upload_image_to_store(conn, image.image_id, b"\0" * 65536, central)
     finally:
         conn.close()
+
+
+# --- dcn-checks run: the reports of a run ----------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportRun:
+    """One ``dcn-checks run``: its exit code, output, report directory and JSON summary (None if unwritten)."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+    run_dir: Path | None
+    summary: Any  # dcn_checks.results.RunSummary | None
+
+    def verdicts(self) -> dict[str, str]:
+        """``CHECK-ID[case]`` -> verdict of every case of the run."""
+        return {case.key: case.verdict for case in self.summary.cases} if self.summary else {}
+
+    def failed(self) -> dict[str, str]:
+        """Failed and errored cases keyed ``CHECK-ID[case]`` with their one-line messages."""
+        cases = self.summary.cases if self.summary else ()
+        return {case.key: case.message for case in cases if case.verdict in ("fail", "error")}
+
+
+def dcn_run(*args: str, report_dir: Path, timeout_s: float = 900) -> ReportRun:
+    """Run ``dcn-checks run ARGS --report-dir DIR`` and read the summary of the run it made there."""
+    from dcn_checks.results import load_summary
+
+    before = set(report_dir.iterdir()) if report_dir.exists() else set()
+    proc = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "dcn-checks"), "run", "--report-dir", str(report_dir), *args],
+        cwd=REPO, capture_output=True, text=True, timeout=timeout_s,
+    )  # fmt: skip
+    made = [path for path in set(report_dir.iterdir()) - before if path.is_dir() and not path.is_symlink()]
+    run_dir = made[0] if len(made) == 1 else None
+    summary = load_summary(run_dir / "summary.json") if run_dir and (run_dir / "summary.json").exists() else None
+    return ReportRun(proc.returncode, proc.stdout, proc.stderr, run_dir, summary)
