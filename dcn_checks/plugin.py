@@ -564,9 +564,11 @@ class _Judgement:
 
 def _chosen(config: pytest.Config, item: pytest.Item) -> bool:
     """Whether ``--select-suites`` and ``--only-sites`` keep the case (both keep everything when absent).
-    A case about no single site (the deployment as a whole) is kept with any ``--only-sites``."""
+    A case about no single site (the deployment as a whole) is kept with any ``--only-sites``, and a
+    check outside ``suites/`` (a path given on the command line) with any ``--select-suites``."""
     suites = config.getoption("--select-suites")
-    if suites is not None and _suite_of(item) not in suites.split(","):
+    suite = _suite_of(item)
+    if suites is not None and suite and suite not in suites.split(","):  # a check given by path is kept
         return False
     sites = config.getoption("--only-sites")
     if sites is None:

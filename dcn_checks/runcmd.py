@@ -24,6 +24,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dcn_checks import results
 from dcn_checks.errors import (
@@ -36,6 +37,9 @@ from dcn_checks.errors import (
     BadInputError,
 )
 from dcn_checks.inputs import shown
+
+if TYPE_CHECKING:
+    from dcn_checks.model import SiteModel
 
 SELECTIONS = {"static": ("static",), "reads": ("reads",), "creates": ("creates",), "all": results.SUITES}
 LATEST = "latest"
@@ -154,6 +158,7 @@ def command(args: argparse.Namespace) -> int:
             target_path = lab_dir
         else:
             target_path = Path(args.target)
+        model = _model_of(target_path)
         env_dir, release = _static_inputs(target_path, args)
         pytest_code, cases = _run_pytest(target_path, env_dir, release, selection, only_sites, args, paths)
     finally:
@@ -165,7 +170,7 @@ def command(args: argparse.Namespace) -> int:
         target=str(target_path if args.target is not None else f"own lab ({lab_dir})"),
         selection=selection,
         cases=cases,
-        model=_model_of(target_path),
+        model=model,
         pytest_code=pytest_code,
         baseline=baseline,
         baseline_path=args.baseline or "",
@@ -227,7 +232,7 @@ def _static_inputs(target: Path, args: argparse.Namespace) -> tuple[Path | None,
     return None, None
 
 
-def _model_of(target: Path):  # type: ignore[no-untyped-def]
+def _model_of(target: Path) -> SiteModel:
     from dcn_checks.target import load_target
 
     return load_target(target).model
