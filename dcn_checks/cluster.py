@@ -12,6 +12,7 @@ is also read as text; the others take ``-f json`` and refuse text clearly.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -245,10 +246,19 @@ class MonHostDifference:
 def endpoints(addr: MonAddr) -> frozenset[Endpoint]:
     """Where a client may reach a monitor address: ``v2:h`` is h:3300, ``v1:h`` h:6789, a bare ``h``
     either (Ceph tries both), and an explicit port only that port."""
+    host = canonical_host(addr.host)
     if addr.port is not None:
-        return frozenset({(addr.host, addr.port)})
+        return frozenset({(host, addr.port)})
     ports = {"v2": (MON_PORT_V2,), "v1": (MON_PORT_V1,)}.get(addr.msgr or "", (MON_PORT_V2, MON_PORT_V1))
-    return frozenset((addr.host, port) for port in ports)
+    return frozenset((host, port) for port in ports)
+
+
+def canonical_host(host: str) -> str:
+    """An IP address in its one canonical spelling (``fd00:0:0::1`` is ``fd00::1``); a name as written."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return host
 
 
 def _text(addr: MonAddr) -> str:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from dcn_checks.errors import ModelError
+from dcn_checks.errors import ModelError, ParseError
 from dcn_checks.inputs import MAX_SHOWN, read_yaml, shown
 from dcn_checks.release import RELEASE_NAMES, ReleaseProfile, get_profile
 
@@ -298,24 +298,21 @@ def _parse_pools(raw: Any, source: str, where: str) -> Pools:
     return Pools(**{key: raw[key] for key in _POOL_KEYS if key in raw})
 
 
-_MON_ADDRESS = re.compile(r"^(?:v[12]:)?(?P<host>\[?[0-9a-fA-F.:]+?\]?)(?::\d+)?$")
-
-
 def _is_mon_address(text: str) -> bool:
-    """Tell whether ``text`` is a mon address as ceph.conf's ``mon host`` accepts one.
+    """Tell whether ``text`` is one monitor as ceph.conf's ``mon host`` accepts it, by IP address.
 
-    Accepted: ``172.16.11.84``, ``172.16.11.84:6789``, and the bracketed address vector
-    ``[v2:127.0.0.1:3300,v1:127.0.0.1:6789]`` that a cluster on non-default ports needs.
+    Accepted: ``172.16.11.84``, ``172.16.11.84:6789``, ``fd00::1``, ``[fd00::1]:6789`` and the
+    bracketed address vector ``[v2:127.0.0.1:3300,v1:127.0.0.1:6789]`` that non-default ports need.
+    Parsed by the same parser as a ``mon host`` line, so the model accepts what the checks compare.
     """
-    parts = text[1:-1].split(",") if text.startswith("[v") and text.endswith("]") else [text]
-    for part in parts:
-        match = _MON_ADDRESS.match(part.strip())
-        if match is None:
-            return False
-        try:
-            ipaddress.ip_address(match.group("host").strip("[]"))
-        except ValueError:
-            return False
+    from dcn_checks.cephconf import parse_mon_host
+
+    try:
+        (mon,) = parse_mon_host(text)
+        for addr in mon.addrs:
+            ipaddress.ip_address(addr.host)
+    except (ParseError, ValueError):  # not one monitor, or a host name rather than an address
+        return False
     return True
 
 

@@ -296,3 +296,19 @@ def test_osd_ops_count_client_reads_and_writes_with_read_modify_writes_in_both()
 def test_osd_ops_refuse_what_is_not_a_perf_dump(text: str) -> None:
     with pytest.raises(ParseError):
         cluster.parse_osd_ops(text)
+
+
+IPV6_MON = cluster.parse_mon_dump(read("ceph/mon-dump.json").replace("127.0.0.1:", "[fd00::1]:"))
+
+
+@pytest.mark.parametrize(
+    ("mon_host", "agrees"),
+    [
+        pytest.param("[v2:[fd00::1]:3390,v1:[fd00::1]:6790]", True, id="vector"),
+        pytest.param("[fd00:0:0::1]:3390", True, id="other-spelling-same-address"),
+        pytest.param("[fd00::2]:3390", False, id="other-address"),
+        pytest.param("fd00::1", False, id="bare-address-default-ports"),
+    ],
+)
+def test_compare_mon_hosts_with_ipv6_monitors(mon_host: str, agrees: bool) -> None:
+    assert cluster.compare_mon_hosts(cephconf.parse_mon_host(mon_host), IPV6_MON).agrees is agrees

@@ -195,3 +195,32 @@ def test_missing_model_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFi
 def test_usage_error_exits_4_not_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["generate", "--model", "x.yaml"]) == 4
     assert capsys.readouterr().err == "dcn-checks: generate: the following arguments are required: --out\n"
+
+
+@pytest.mark.parametrize(
+    "mons",
+    [
+        "[fd00::1, fd00::2, fd00::3]",
+        "'fd00::1, fd00::2'",
+        "['[fd00::1]:6789']",
+        "['[v2:[fd00::1]:3300,v1:[fd00::1]:6789]']",
+        "[172.16.11.84]",
+    ],
+)
+def test_mons_may_be_ipv6_as_ceph_writes_them(tmp_path: Path, mons: str) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(VALID_HEAD.format(release="wallaby") + f"  - name: central\n    mons: {mons}\n")
+    model = load_model(path)
+    assert model.central.mons and all(mon.strip() for mon in model.central.mons)
+
+
+def test_generator_writes_ipv6_mons_into_external_cluster_mon_ips(tmp_path: Path) -> None:
+    from dcn_checks.cephx import Secret
+    from dcn_checks.generator.keystore import ClusterSecrets
+    from dcn_checks.generator.stacks import external_cluster
+
+    path = tmp_path / "m.yaml"
+    path.write_text(VALID_HEAD.format(release="wallaby") + "  - name: central\n    mons: [fd00::1, fd00::2]\n")
+    site = load_model(path).central
+    item = external_cluster(site, ClusterSecrets("f", {"external": Secret("k")}), "external")
+    assert item["external_cluster_mon_ips"] == "fd00::1, fd00::2"
