@@ -77,6 +77,45 @@ def load_catalog(key: str) -> Catalog:
     return Catalog(key=key, parameters=parameters)
 
 
+@dataclass(frozen=True, slots=True)
+class RoleTable:
+    """The per-role parameters THT renders from the roles file at one release (``<Role>Count``,
+    ``<Role>HostnameFormat``, ``<Role>Parameters``, ...), and the roles it ships under ``roles/``.
+
+    Derived from the release's tripleo-heat-templates sdist by ``tools/derive_tht_roles.py``.
+    """
+
+    key: str
+    roles: frozenset[str]
+    suffixes: frozenset[str]
+    #: Other spellings rendered per role, e.g. ``Overcloud{role}Flavor``.
+    patterns: frozenset[str] = frozenset()
+    #: Per-role names THT still renders from a role's ``deprecated_param_*`` (``NovaComputeExtraConfig``).
+    deprecated: frozenset[str] = frozenset()
+
+    def role_of(self, name: str, roles: frozenset[str] | None = None) -> str | None:
+        """The role whose per-role parameter ``name`` is (of ``roles``, else of every shipped role), or None."""
+        for role in sorted(roles if roles is not None else self.roles, key=len, reverse=True):
+            if name.startswith(role) and name[len(role) :] in self.suffixes:
+                return role
+            if any(name == pattern.format(role=role) for pattern in self.patterns):
+                return role
+        return None
+
+
+@cache
+def load_role_table(key: str) -> RoleTable:
+    """The per-role parameter table of one THT reference (the catalog's key)."""
+    raw = json.loads(resources.files("dcn_checks").joinpath("data/tht-roles.json").read_text(encoding="utf-8"))[key]
+    return RoleTable(
+        key=key,
+        roles=frozenset(raw["roles"]),
+        suffixes=frozenset(raw["per_role_suffixes"]),
+        patterns=frozenset(raw.get("per_role_patterns", ())),
+        deprecated=frozenset(raw.get("deprecated_role_parameters", ())),
+    )
+
+
 @cache
 def environment_defaults(catalog_key: str) -> dict[str, dict[str, object]]:
     """Return ``parameter_defaults`` of the DCN-related THT environment files at a release.
