@@ -66,6 +66,8 @@ def _cmd_lint(args: argparse.Namespace) -> int:
     from dcn_checks.lint import lint_directory
 
     result = lint_directory(Path(args.directory), args.release)
+    if result.detected is not None:
+        print(f"release {result.release}, read from the files: {result.detected.because}", file=sys.stderr)
     for finding in result.findings:
         print(finding.line())
     for unreadable in result.unreadable:
@@ -80,7 +82,7 @@ def _cmd_lint(args: argparse.Namespace) -> int:
     if result.findings:
         print(f"{len(result.findings)} problem(s) found in {args.directory}", file=sys.stderr)
         return EXIT_FINDINGS
-    print(f"{args.directory}: no problems found for release {args.release}", file=sys.stderr)
+    print(f"{args.directory}: no problems found for release {result.release}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -205,7 +207,14 @@ def _cmd_lab_faults(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
+def suites_dir() -> Path:
+    """The conformance suites: inside the installed package (a wheel), else the checkout's ``suites/``."""
+    package = Path(__file__).resolve().parent
+    shipped = package / "suites"
+    return shipped if shipped.is_dir() else package.parent / "suites"
+
+
+SUITES_DIR = suites_dir()
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -358,7 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     lint = commands.add_parser("lint", help="check hand-written environment files for DCN storage traps")
     lint.add_argument("directory", help="directory with one subdirectory per stack")
-    lint.add_argument("--release", required=True, choices=RELEASE_NAMES, help="target release")
+    lint.add_argument(
+        "--release", choices=RELEASE_NAMES, help="target release (default: read from the files, and said)"
+    )
     lint.set_defaults(func=_cmd_lint)
 
     check = commands.add_parser(

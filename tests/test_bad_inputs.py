@@ -385,7 +385,7 @@ CASES: list[Case] = [
         4,
         ("env/dcn0/deploy.sh",),
     ),
-    Case("lint-release-missing", ("lint", "{d}/env"), "the following arguments are required: --release", env_stack()),
+    Case("lint-release-unsaid", ("lint", "{d}/env"), "the files do not say their release", env_stack()),
     Case("lint-release-unknown", ("lint", "{d}/env", "--release", "train"), "invalid choice: 'train'", env_stack()),
     # --- lab: options, the lab directory, the lab's state files ----------------------------------------------
     lab(

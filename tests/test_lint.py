@@ -18,6 +18,8 @@ from dcn_checks.model import load_model
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "tests" / "data" / "envdirs" / "dms-ussuri-as-written"
 EXAMPLE_MODEL = ROOT / "fixtures" / "models" / "dms-example.yaml"
+THT_ROOT = "/usr/share/openstack-tripleo-heat-templates/"
+DEPLOY = "openstack overcloud deploy --stack dcn0 -e "
 
 
 @pytest.fixture(scope="module")
@@ -47,18 +49,13 @@ def test_clean_generated_directory_passes(clean_dir: Path, capsys: pytest.Captur
 
 
 def test_documents_own_example_files_are_flagged(capsys: pytest.CaptureFixture[str]) -> None:
-    code, lines = run_lint(DOC, capsys)
+    """The golden list of the document's directory as written (role counts in ``roles-counts.yaml``, as its text
+    says, while its deploy commands pass ``role-counts.yaml``): only its real traps, release read from the files."""
+    code = main(["lint", str(DOC)])
+    captured = capsys.readouterr()
     assert code == 1
-    assert lines == [
-        "dcn0/deploy.sh: -e: the deploy command passes -e dcn0/dcn_ceph_keys.yaml, which does not exist [deploy-file]",
-        "dcn0/glance.yaml: GlanceBackendID: not set, so it stays 'default_backend' at dcn0, but control-plane calls "
-        "the dcn0 cluster's store 'dcn0'; set GlanceBackendID: dcn0 so every Glance agrees on store names [backend-id]",
-        "dcn0/glance.yaml: GlangeBackendID: not defined by tripleo-heat-templates master-2021-03, so Heat ignores it "
-        "(did you mean GlanceBackendID?) [unknown-parameter]",
-        "dcn1/deploy.sh: -e: the deploy command passes -e dcn1/dcn_ceph_keys.yaml, which does not exist [deploy-file]",
-        "dcn1/glance.yaml: GlanceBackendID: not set, so it stays 'default_backend' at dcn1, but control-plane calls "
-        "the dcn1 cluster's store 'dcn1'; set GlanceBackendID: dcn1 so every Glance agrees on store names [backend-id]",
-    ]
+    assert captured.out.splitlines() == (DOC.parent / "dms-ussuri-as-written.findings").read_text().splitlines()
+    assert "release ussuri, read from the files: control-plane/deploy.sh deploys with " in captured.err
 
 
 def _set(name: str, value: Any) -> Callable[[dict[str, Any]], None]:
@@ -139,7 +136,8 @@ TRAPS: list[tuple[str, str, Callable[[dict[str, Any]], None], str, str]] = [
         "central_ceph_external.yaml",
         _external(lambda item: item.pop("fsid")),
         "ussuri",
-        "central_ceph_external.yaml: CephExternalMultiConfig[central]: has no fsid; 'openstack overcloud export ceph' "
+        "central_ceph_external.yaml: CephExternalMultiConfig[central].fsid: has no fsid; 'openstack overcloud export "
+        "ceph' "
         "writes it [external-config]",
     ),
     (
@@ -147,7 +145,8 @@ TRAPS: list[tuple[str, str, Callable[[dict[str, Any]], None], str, str]] = [
         "central_ceph_external.yaml",
         _external(lambda item: item.__setitem__("external_cluster_mon_ips", "")),
         "ussuri",
-        "central_ceph_external.yaml: CephExternalMultiConfig[central]: has no external_cluster_mon_ips; 'openstack "
+        "central_ceph_external.yaml: CephExternalMultiConfig[central].external_cluster_mon_ips: has no "
+        "external_cluster_mon_ips; 'openstack "
         "overcloud export ceph' writes it [external-config]",
     ),
     (
@@ -155,7 +154,8 @@ TRAPS: list[tuple[str, str, Callable[[dict[str, Any]], None], str, str]] = [
         "central_ceph_external.yaml",
         _external(lambda item: item.pop("keys")),
         "ussuri",
-        "central_ceph_external.yaml: CephExternalMultiConfig[central]: has no keys; 'openstack overcloud export ceph' "
+        "central_ceph_external.yaml: CephExternalMultiConfig[central].keys: has no keys; 'openstack overcloud export "
+        "ceph' "
         "writes it [external-config]",
     ),
     (
@@ -163,7 +163,8 @@ TRAPS: list[tuple[str, str, Callable[[dict[str, Any]], None], str, str]] = [
         "control-plane/dcn_ceph_external.yaml",
         _external(lambda item: item.pop("dashboard_enabled")),
         "ussuri",
-        "control-plane/dcn_ceph_external.yaml: CephExternalMultiConfig[dcn0]: must set dashboard_enabled: false; the "
+        "control-plane/dcn_ceph_external.yaml: CephExternalMultiConfig[dcn0].dashboard_enabled: must set "
+        "dashboard_enabled: false; the "
         "dashboard cannot be deployed on a client of an external cluster [external-config]",
     ),
     (
@@ -175,7 +176,8 @@ TRAPS: list[tuple[str, str, Callable[[dict[str, Any]], None], str, str]] = [
             )
         ),
         "ussuri",
-        "central_ceph_external.yaml: CephExternalMultiConfig[central]: ceph_conf_overrides client keyring is "
+        "central_ceph_external.yaml: CephExternalMultiConfig[central].ceph_conf_overrides.client.keyring: "
+        "ceph_conf_overrides client keyring is "
         "'/etc/ceph/ceph.client.external.keyring'; expected /etc/ceph/central.client.external.keyring for cluster "
         "central, user external [keyring-path]",
     ),
@@ -201,7 +203,8 @@ TRAPS: list[tuple[str, str, Callable[[dict[str, Any]], None], str, str]] = [
         "dcn0/glance.yaml",
         lambda p: p["GlanceMultistoreConfig"]["central"].pop("GlanceBackend"),
         "ussuri",
-        "dcn0/glance.yaml: GlanceMultistoreConfig.central: store 'central' has no GlanceBackend; puppet fails with "
+        "dcn0/glance.yaml: GlanceMultistoreConfig.central.GlanceBackend: store 'central' has no GlanceBackend; puppet "
+        "fails with "
         "'does not specify a glance_backend' [multistore-backend]",
     ),
     (
@@ -225,7 +228,8 @@ TRAPS: list[tuple[str, str, Callable[[dict[str, Any]], None], str, str]] = [
         "dcn0/glance.yaml",
         _set("CinderRbdMultiConfig", {"other": {"CephClusterName": "dcn7"}}),
         "wallaby",
-        "dcn0/glance.yaml: CinderRbdMultiConfig.other: backend 'other' uses cluster 'dcn7', which is not in "
+        "dcn0/glance.yaml: CinderRbdMultiConfig.other.CephClusterName: backend 'other' uses cluster 'dcn7', which is "
+        "not in "
         "CephExternalMultiConfig [cinder-multi-config]",
     ),
 ]
@@ -327,3 +331,74 @@ def test_unreadable_input_is_one_line_and_exit_4(
 def test_deploy_script_parser_reads_continued_lines() -> None:
     script = "openstack overcloud deploy \\\n  --stack dcn0 \\\n  -e a.yaml \\\n  -e '~/b c.yaml'\n# -e ignored.yaml\n"
     assert parse_deploy_environments(script) == ["a.yaml", "~/b c.yaml"]
+
+
+def _stack_dir(root: Path, files: dict[str, str]) -> Path:
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+ROLE_COUNTS_DCN0 = (
+    "parameter_defaults:\n  ControllerCount: 0\n  ComputeCount: 0\n"
+    "  DistributedComputeHCICount: 3\n  DistributedComputeHCIScaleOutCount: 1\n"
+)
+DCN_ROLES = "- name: DistributedComputeHCI\n  CountDefault: 0\n- name: DistributedComputeHCIScaleOut\n"
+
+
+@pytest.mark.parametrize("with_roles_file", [False, True], ids=["shipped-roles", "roles-file"])
+def test_role_counts_as_the_document_writes_them_are_heat_parameters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], with_roles_file: bool
+) -> None:
+    files = {
+        "control-plane/role-counts.yaml": "parameter_defaults:\n  ControllerCount: 3\n  ComputeHCICount: 3\n",
+        "dcn0/role-counts.yaml": ROLE_COUNTS_DCN0,
+        "dcn0/az.yaml": "parameter_defaults:\n  DistributedComputeHCIHostnameFormat: 'dcn0-hci-%index%'\n",
+    }
+    if with_roles_file:
+        files["dcn0/dcn_roles.yaml"] = DCN_ROLES
+    _, lines = run_lint(_stack_dir(tmp_path, files), capsys)
+    assert [line for line in lines if "[unknown-parameter]" in line] == []
+
+
+def test_a_count_of_a_role_the_roles_file_lacks_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files = {
+        "control-plane/role-counts.yaml": "parameter_defaults:\n  ControllerCount: 3\n",
+        "dcn0/role-counts.yaml": "parameter_defaults:\n  ComputeCount: 2\n  DistributedComputeHCICount: 3\n",
+        "dcn0/dcn_roles.yaml": DCN_ROLES,
+    }
+    _, lines = run_lint(_stack_dir(tmp_path, files), capsys)
+    assert [line for line in lines if "[unknown-parameter]" in line] == [
+        "dcn0/role-counts.yaml: ComputeCount: a parameter of role Compute, which the stack's roles file "
+        "dcn0/dcn_roles.yaml does not have (DistributedComputeHCI, DistributedComputeHCIScaleOut), so Heat ignores "
+        "it [unknown-parameter]"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("marks", "release", "because"),
+    [
+        ({"dcn0/deploy.sh": DEPLOY + THT_ROOT + "environments/dcn-hci.yaml\n"},
+         "ussuri", "dcn0/deploy.sh deploys with environments/dcn-hci.yaml (the ceph-ansible era)"),
+        ({"dcn0/deploy.sh": DEPLOY + THT_ROOT + "environments/dcn-storage.yaml\n"},
+         "wallaby", "dcn0/deploy.sh deploys with environments/dcn-storage.yaml (the cephadm era)"),
+        ({"dcn0/deployed-ceph-dcn0.yaml": "parameter_defaults: {}\n"},
+         "wallaby", "dcn0/deployed-ceph-dcn0.yaml exists (the cephadm era)"),
+    ],
+)  # fmt: skip
+def test_release_is_read_from_the_files_and_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], marks: dict[str, str], release: str, because: str
+) -> None:
+    files = {"control-plane/glance.yaml": "parameter_defaults:\n  GlanceBackendID: central\n", **marks}
+    main(["lint", str(_stack_dir(tmp_path, files))])
+    assert f"release {release}, read from the files: {because}" in capsys.readouterr().err
+
+
+def test_a_directory_that_does_not_say_its_release_needs_release(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = _stack_dir(tmp_path, {"dcn0/glance.yaml": "parameter_defaults: {}\n"})
+    assert main(["lint", str(directory)]) == 4
+    assert "give --release" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""Lint of hand-written DCN storage environment files: ``dcn-checks lint DIR --release R``.
+"""Lint of hand-written DCN storage environment files: ``dcn-checks lint DIR [--release R]``.
 
 Reads a directory the way ``envdir`` describes, runs the rules of ``rules`` against the Heat
 catalog of the release, and returns findings. Exit codes (see ``dcn_checks.errors``): 1 when
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from dcn_checks.heat import load_catalog
 from dcn_checks.lint.envdir import UnreadableFile, read_env_directory
+from dcn_checks.lint.era import Detected
 from dcn_checks.lint.rules import Finding, run_rules
 from dcn_checks.release import get_profile
 
@@ -25,10 +26,19 @@ class LintResult:
 
     findings: tuple[Finding, ...]
     unreadable: tuple[UnreadableFile, ...]
+    release: str = ""
+    detected: Detected | None = None
 
 
-def lint_directory(root: Path, release: str, rules: Iterable[str] | None = None) -> LintResult:
-    """Return the findings of the named rules (all by default) for the environment files in ``root``."""
+def lint_directory(root: Path, release: str | None, rules: Iterable[str] | None = None) -> LintResult:
+    """Return the findings of the named rules (all by default) for the environment files in ``root``;
+    without ``release``, the one the files show (``detected`` says which, and why)."""
+    detected = None
+    if release is None:
+        from dcn_checks.lint.era import detect_release
+
+        detected = detect_release(read_env_directory(root, get_profile("ussuri").catalog))
+        release = detected.release
     catalog = load_catalog(get_profile(release).catalog)
     directory = read_env_directory(root, catalog.key)
-    return LintResult(tuple(run_rules(directory, catalog, rules)), directory.unreadable)
+    return LintResult(tuple(run_rules(directory, catalog, rules)), directory.unreadable, release, detected)

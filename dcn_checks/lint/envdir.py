@@ -10,6 +10,7 @@ read in name order, and DCN stacks also get the shared top-level files.
 
 from __future__ import annotations
 
+import difflib
 import re
 import shlex
 from collections.abc import Mapping
@@ -22,7 +23,8 @@ from dcn_checks.inputs import read_text, read_yaml
 from dcn_checks.release import THT
 
 CENTRAL_STACK_NAMES = ("control-plane", "central", "overcloud")
-#: Files a deploy command names that are not environment files the operator writes for storage.
+#: Files a deploy command names that are not environment files the operator writes for storage; missing,
+#: they are named only when a file one slip away is there (the document's ``roles-counts.yaml``).
 _NOT_OURS = re.compile(r"roles|role-counts|network|deployed-(metal|vips|network)|containers-prepare|-export\.yaml$")
 
 
@@ -66,6 +68,9 @@ class Stack:
     missing: tuple[MissingFile, ...] = ()
     effective: Mapping[str, object] = field(default_factory=dict)
     origin: Mapping[str, str] = field(default_factory=dict)
+    #: The role names of the stack's roles file (``-r``), when the directory holds it; None if unknown.
+    roles: frozenset[str] | None = None
+    roles_file: str | None = None
 
     def where(self, parameter: str) -> str:
         """Return the file that sets ``parameter`` last, or the stack's directory if none does."""
@@ -100,8 +105,17 @@ def parse_deploy_environments(script: str) -> list[str]:
             -e /usr/share/openstack-tripleo-heat-templates/environments/dcn-hci.yaml \\
             -e ~/dcn0/glance.yaml
     """
+    return _deploy_arguments(script, ("-e", "--environment-file"))
+
+
+def parse_deploy_roles_files(script: str) -> list[str]:
+    """Return the roles files (``-r``, ``--roles-file``) the deploy commands of a script pass."""
+    return _deploy_arguments(script, ("-r", "--roles-file"))
+
+
+def _deploy_arguments(script: str, options: tuple[str, ...]) -> list[str]:
     joined = re.sub(r"\\\n", " ", script)
-    paths: list[str] = []
+    values: list[str] = []
     for line in joined.splitlines():
         if "overcloud deploy" not in line or line.lstrip().startswith("#"):
             continue
@@ -110,18 +124,49 @@ def parse_deploy_environments(script: str) -> list[str]:
         except ValueError as err:  # an unbalanced quote
             raise ValueError(f"the openstack overcloud deploy command cannot be split into words: {err}") from None
         for index, word in enumerate(words[:-1]):
-            if word in ("-e", "--environment-file"):
-                paths.append(words[index + 1])
-    return paths
+            if word in options:
+                values.append(words[index + 1])
+            for option in options:
+                if option.startswith("--") and word.startswith(f"{option}="):
+                    values.append(word.split("=", 1)[1])
+    return values
 
 
-def _read_parameters(path: Path, relative: str) -> EnvFileContent | UnreadableFile:
+@dataclass(frozen=True, slots=True)
+class RolesFile:
+    """A roles file (``openstack overcloud roles generate``): a list of roles, each with a ``name``."""
+
+    path: str
+    roles: frozenset[str]
+
+
+def role_names(data: object) -> frozenset[str] | None:
+    """The role names of a roles file's content, or None when it is not one (a list of ``name:`` maps)."""
+    if not isinstance(data, list) or not data:
+        return None
+    names = [item.get("name") for item in data if isinstance(item, dict)]
+    if len(names) != len(data) or not all(isinstance(name, str) and name for name in names):
+        return None
+    return frozenset(str(name) for name in names)
+
+
+def near_namesake(path: Path) -> str | None:
+    """A file beside a missing one whose name is one slip away (``roles-counts.yaml`` for ``role-counts.yaml``)."""
+    siblings = [p.name for p in path.parent.glob("*.yaml")] if path.parent.is_dir() else []
+    close = difflib.get_close_matches(path.name, siblings, n=1, cutoff=0.85)
+    return f"{path.parent.name}/{close[0]}" if close else None
+
+
+def _read_parameters(path: Path, relative: str) -> EnvFileContent | RolesFile | UnreadableFile:
     try:
         data = read_yaml(path, "an environment file")
     except InputFileError as err:
         return UnreadableFile(relative, err.problem)
     if data is None:
         data = {}
+    roles = role_names(data)
+    if roles is not None:
+        return RolesFile(relative, roles)
     if not isinstance(data, dict):
         return UnreadableFile(relative, "not an environment file (expected a mapping at the top)")
     parameters = data.get("parameter_defaults") or {}
@@ -143,13 +188,14 @@ def _resolve(argument: str, root: Path, stack: str) -> tuple[str, str | None]:
     return "other", None
 
 
-def _deploy_script(directory: Path, unreadable: list[UnreadableFile]) -> tuple[str, list[str]] | None:
-    """Return the stack's deploy script with the most ``-e`` files (an update includes all) and those files.
+def _deploy_script(directory: Path, unreadable: list[UnreadableFile]) -> tuple[str, list[str], list[str]] | None:
+    """Return the stack's deploy script with the most ``-e`` files (an update includes all), those files and
+    its roles files (``-r``).
 
     A ``*.sh`` file that cannot be read as text (a directory, binary), or a deploy command in one that
     cannot be split into words, is added to ``unreadable``, so the lint names it.
     """
-    found: list[tuple[str, list[str]]] = []
+    found: list[tuple[str, list[str], list[str]]] = []
     for path in sorted(directory.glob("*.sh")):
         relative = f"{directory.name}/{path.name}"
         try:
@@ -160,7 +206,7 @@ def _deploy_script(directory: Path, unreadable: list[UnreadableFile]) -> tuple[s
         if "overcloud deploy" not in text:
             continue
         try:
-            found.append((relative, parse_deploy_environments(text)))
+            found.append((relative, parse_deploy_environments(text), parse_deploy_roles_files(text)))
         except ValueError as err:  # an unbalanced quote
             unreadable.append(UnreadableFile(relative, str(err)))
     if not found:
@@ -169,7 +215,7 @@ def _deploy_script(directory: Path, unreadable: list[UnreadableFile]) -> tuple[s
 
 
 def _readable(
-    contents: list[EnvFileContent | UnreadableFile], unreadable: list[UnreadableFile]
+    contents: list[EnvFileContent | RolesFile | UnreadableFile], unreadable: list[UnreadableFile]
 ) -> list[EnvFileContent]:
     unreadable.extend(content for content in contents if isinstance(content, UnreadableFile))
     return [content for content in contents if isinstance(content, EnvFileContent)]
@@ -208,8 +254,15 @@ def read_env_directory(root: Path, catalog_key: str) -> EnvDirectory:
         tht: list[str] = []
         missing: list[MissingFile] = []
         files: list[EnvFileContent] = []
+        roles_files: list[RolesFile] = []
         if script is not None:
             script_name: str | None = script[0]
+            for argument in script[2]:
+                kind, target = _resolve(argument, root, stack)
+                if kind == "file" and target is not None and (root / target).is_file():
+                    found = _read_parameters(root / target, target)
+                    if isinstance(found, RolesFile):
+                        roles_files.append(found)
             for argument in script[1]:
                 kind, target = _resolve(argument, root, stack)
                 if kind == "tht" and target is not None:
@@ -217,12 +270,14 @@ def read_env_directory(root: Path, catalog_key: str) -> EnvDirectory:
                 elif kind == "file" and target is not None:
                     if (root / target).is_file():
                         files += _readable([_read_parameters(root / target, target)], unreadable)
-                    elif not _NOT_OURS.search(target):
+                    elif not _NOT_OURS.search(target) or near_namesake(root / target) is not None:
                         missing.append(MissingFile(script[0], target))
         else:
             script_name = None
             paths = [p for p in sorted(directory.glob("*.yaml")) if not p.is_dir()]
-            files = _readable([_read_parameters(p, f"{stack}/{p.name}") for p in paths], unreadable)
+            contents = [_read_parameters(p, f"{stack}/{p.name}") for p in paths]
+            roles_files = [content for content in contents if isinstance(content, RolesFile)]
+            files = _readable(contents, unreadable)
             if not is_central:
                 files = shared + files
         effective: dict[str, object] = {}
@@ -245,6 +300,8 @@ def read_env_directory(root: Path, catalog_key: str) -> EnvDirectory:
                 missing=tuple(missing),
                 effective=effective,
                 origin=origin,
+                roles=roles_files[-1].roles if roles_files else None,
+                roles_file=roles_files[-1].path if roles_files else None,
             )
         )
     distinct = {problem.path: problem for problem in unreadable}  # a shared file is read once per stack

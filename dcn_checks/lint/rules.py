@@ -13,9 +13,9 @@ from typing import get_args
 
 from dcn_checks.cephconf import CapService, diff_caps
 from dcn_checks.cephx import EXTERNAL_CAPS, find_key_problem
-from dcn_checks.heat import Catalog, as_bool, as_list, type_problem
+from dcn_checks.heat import Catalog, RoleTable, as_bool, as_list, load_role_table, type_problem
 from dcn_checks.inputs import MAX_SHOWN, clip
-from dcn_checks.lint.envdir import EnvDirectory, Stack
+from dcn_checks.lint.envdir import EnvDirectory, Stack, near_namesake
 
 _MULTISTORE_KEYS = frozenset(
     {"GlanceBackend", "GlanceStoreDescription", "CephClusterName", "CephClientUserName", "GlanceRbdPoolName",
@@ -72,16 +72,23 @@ def _uses_rbd_glance(stack: Stack) -> bool:
 
 
 def unknown_parameters(directory: EnvDirectory, catalog: Catalog) -> Iterable[Finding]:
-    """Names Heat does not define at the release (R1): Heat ignores them and keeps the default."""
+    """Names Heat does not define at the release (R1): Heat ignores them and keeps the default.
+
+    Per-role parameters (``ControllerCount``, ``DistributedComputeHCIHostnameFormat``, ...) are defined:
+    THT renders them for every role of the stack's roles file, or, when the directory does not hold
+    that file, for any role the release ships.
+    """
+    table = load_role_table(catalog.key)
     for stack in directory.stacks:
         for content in stack.files:
             for name, value in content.parameters.items():
                 parameter = catalog.get(name)
+                if parameter is None and (name in table.deprecated or table.role_of(name, stack.roles) is not None):
+                    continue
+                if parameter is None and _zero_count_of_a_role(name, value, table):
+                    continue  # the document's ``ComputeCount: 0`` at a stack without Compute: harmless
                 if parameter is None:
-                    closest = catalog.closest(name)
-                    hint = f" (did you mean {closest}?)" if closest else ""
-                    message = f"not defined by tripleo-heat-templates {catalog.key}, so Heat ignores it{hint}"
-                    yield Finding(content.path, name, message, "unknown-parameter")
+                    yield Finding(content.path, name, _unknown(name, stack, catalog, table), "unknown-parameter")
                     continue
                 problem = type_problem(parameter, value)
                 if problem is not None:
@@ -94,8 +101,26 @@ def unknown_parameters(directory: EnvDirectory, catalog: Catalog) -> Iterable[Fi
                                 hint = f" (did you mean {closest}?)" if closest in _MULTISTORE_KEYS else ""
                                 message = f"'{key}' is not a per-store key puppet-tripleo reads, so it is ignored{hint}"
                                 yield Finding(
-                                    content.path, f"GlanceMultistoreConfig.{store}", message, "unknown-parameter"
+                                    content.path, f"GlanceMultistoreConfig.{store}.{key}", message, "unknown-parameter"
                                 )
+
+
+def _zero_count_of_a_role(name: str, value: object, table: RoleTable) -> bool:
+    role = table.role_of(name)
+    return role is not None and name == f"{role}Count" and str(value).strip() == "0"
+
+
+def _unknown(name: str, stack: Stack, catalog: Catalog, table: RoleTable) -> str:
+    """Why Heat ignores ``name``: a role the roles file lacks, or a name no template defines (with the closest)."""
+    role = table.role_of(name)
+    if role is not None and stack.roles is not None:
+        return (
+            f"a parameter of role {role}, which the stack's roles file {stack.roles_file} does not have "
+            f"({', '.join(sorted(stack.roles))}), so Heat ignores it"
+        )
+    closest = catalog.closest(name)
+    hint = f" (did you mean {closest}?)" if closest else ""
+    return f"not defined by tripleo-heat-templates {catalog.key}, so Heat ignores it{hint}"
 
 
 def backend_ids(directory: EnvDirectory, catalog: Catalog) -> Iterable[Finding]:
@@ -134,13 +159,13 @@ def multistore_items(directory: EnvDirectory, catalog: Catalog) -> Iterable[Find
             backend = entry.get("GlanceBackend")
             if backend is None:
                 message = f"store '{store}' has no GlanceBackend; puppet fails with 'does not specify a glance_backend'"
-                yield Finding(where, f"GlanceMultistoreConfig.{store}", message, "multistore-backend")
+                yield Finding(where, f"GlanceMultistoreConfig.{store}.GlanceBackend", message, "multistore-backend")
             elif backend in ("file", "swift"):
                 file_or_swift.append(store)
             cluster = entry.get("CephClusterName")
             if backend == "rbd" and cluster is not None and str(cluster) not in clusters:
                 message = f"store '{store}' uses cluster '{cluster}', which no stack in this directory deploys"
-                yield Finding(where, f"GlanceMultistoreConfig.{store}", message, "multistore-cluster")
+                yield Finding(where, f"GlanceMultistoreConfig.{store}.CephClusterName", message, "multistore-cluster")
         if len(file_or_swift) > 1:
             message = f"stores {', '.join(file_or_swift)} are file/swift; Glance allows at most one of those"
             yield Finding(where, "GlanceMultistoreConfig", message, "multistore-backend")
@@ -270,18 +295,21 @@ def external_configs(directory: EnvDirectory, catalog: Catalog) -> Iterable[Find
             for key in _EXTERNAL_REQUIRED:
                 if not item.get(key):
                     yield Finding(
-                        where, label, f"has no {key}; 'openstack overcloud export ceph' writes it", "external-config"
+                        where,
+                        f"{label}.{key}",
+                        f"has no {key}; 'openstack overcloud export ceph' writes it",
+                        "external-config",
                     )
             if item.get("dashboard_enabled") is not False:
                 message = (
                     "must set dashboard_enabled: false; the dashboard cannot be deployed on a client of an external "
                     "cluster"
                 )
-                yield Finding(where, label, message, "external-config")
+                yield Finding(where, f"{label}.dashboard_enabled", message, "external-config")
             fsid = item.get("fsid")
             if fsid and cluster in fsids and str(fsid) != fsids[cluster]:
                 message = f"has fsid {fsid} but the stack deploying {cluster} sets CephClusterFSID {fsids[cluster]}"
-                yield Finding(where, label, message, "external-config")
+                yield Finding(where, f"{label}.fsid", message, "external-config")
             keys = item.get("keys")
             if not isinstance(keys, list) or not keys or not isinstance(keys[0], Mapping):
                 continue
@@ -296,7 +324,7 @@ def external_configs(directory: EnvDirectory, catalog: Catalog) -> Iterable[Find
                     f"ceph_conf_overrides client keyring is {seen}; expected {expected} for cluster {cluster}, "
                     f"user {user}"
                 )
-                yield Finding(where, label, message, "keyring-path")
+                yield Finding(where, f"{label}.ceph_conf_overrides.client.keyring", message, "keyring-path")
 
 
 def _all_keys(stack: Stack) -> Iterable[tuple[str, str, Mapping[str, object]]]:
@@ -372,7 +400,7 @@ def cinder_multi_config(directory: EnvDirectory, catalog: Catalog) -> Iterable[F
                 message = f"backend '{backend}' uses cluster '{cluster}', which is not in CephExternalMultiConfig"
                 yield Finding(
                     stack.where("CinderRbdMultiConfig"),
-                    f"CinderRbdMultiConfig.{backend}",
+                    f"CinderRbdMultiConfig.{backend}.CephClusterName",
                     message,
                     "cinder-multi-config",
                 )
@@ -384,6 +412,9 @@ def deploy_files(directory: EnvDirectory, catalog: Catalog) -> Iterable[Finding]
     for stack in directory.stacks:
         for missing in stack.missing:
             message = f"the deploy command passes -e {missing.path}, which does not exist"
+            near = near_namesake(directory.root / missing.path)
+            if near is not None:
+                message += f" (the directory has {near})"
             yield Finding(missing.script, "-e", message, "deploy-file")
 
 
