@@ -231,6 +231,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return command(args)
 
 
+def _cmd_target_check(args: argparse.Namespace) -> int:
+    """One line per probe of the target; exit 4 when any fails (a run could not judge the deployment)."""
+    from dcn_checks.reach import probe_target
+
+    problems = 0
+    for probe in probe_target(Path(args.file)):
+        print(probe.line(), flush=True)
+        problems += bool(probe.problem)
+    if problems:
+        print(f"dcn-checks: target check: {problems} problem(s); a run against this target cannot judge it",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_BAD_INPUT
+    return EXIT_OK
+
+
 def _cmd_cleanup(args: argparse.Namespace) -> int:
     """Remove what runs that died before their own cleanup left on the target's cloud.
 
@@ -394,10 +409,21 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--baseline", default=None, help="summary.json of an earlier run: exit 1 only on its regressions")
     run.add_argument("--env-dir", default=None, help="environment files for the static suite (a lab's own by default)")
     run.add_argument(
-        "--release", choices=RELEASE_NAMES, default="ussuri", help="release of the own lab or of --env-dir"
+        "--release",
+        choices=RELEASE_NAMES,
+        default=None,
+        help="release of the own lab (default ussuri) or of --env-dir (default: read from the files)",
     )
     run.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
     run.set_defaults(func=_cmd_run)
+
+    target = commands.add_parser("target", help="the target file: check it before a run")
+    target_commands = target.add_subparsers(dest="target_command", required=True, parser_class=_Parser)
+    target_check = target_commands.add_parser(
+        "check", help="validate a target and probe its cloud, nodes and clusters (exit 4 on any problem)"
+    )
+    target_check.add_argument("file", help="a target file (target.yaml) or a lab directory")
+    target_check.set_defaults(func=_cmd_target_check)
 
     cleanup = commands.add_parser(
         "cleanup", help="remove what killed runs left on the target's cloud (lists the runs without an option)"
