@@ -92,6 +92,22 @@ class RoleTable:
     patterns: frozenset[str] = frozenset()
     #: Per-role names THT still renders from a role's ``deprecated_param_*`` (``NovaComputeExtraConfig``).
     deprecated: frozenset[str] = frozenset()
+    #: Plain names only Jinja templates define (``ContainerImagePrepare``, ``HostnameMap``, ``DnsServers``).
+    jinja: frozenset[str] = frozenset()
+    #: Per-network parameters (``InternalApiNetCidr``): suffixes, other spellings, THT's default networks.
+    network_suffixes: frozenset[str] = frozenset()
+    network_patterns: frozenset[str] = frozenset()
+    networks: frozenset[str] = frozenset()
+
+    def defines(self, name: str, roles: frozenset[str] | None = None) -> bool:
+        """Whether THT renders ``name`` from its Jinja templates for these roles (or any shipped role) and
+        for any network: a network file (``-n``) may name networks of its own, so any CamelCase name is one."""
+        if name in self.jinja or name in self.deprecated or self.role_of(name, roles) is not None:
+            return True
+        for suffix in self.network_suffixes:
+            if name.endswith(suffix) and _NETWORK_NAME.fullmatch(name[: -len(suffix)]):
+                return True
+        return any(_pattern_matches(pattern, name) for pattern in self.network_patterns)
 
     def role_of(self, name: str, roles: frozenset[str] | None = None) -> str | None:
         """The role whose per-role parameter ``name`` is (of ``roles``, else of every shipped role), or None."""
@@ -113,7 +129,24 @@ def load_role_table(key: str) -> RoleTable:
         suffixes=frozenset(raw["per_role_suffixes"]),
         patterns=frozenset(raw.get("per_role_patterns", ())),
         deprecated=frozenset(raw.get("deprecated_role_parameters", ())),
+        jinja=frozenset(raw.get("jinja_parameters", ())),
+        network_suffixes=frozenset(raw.get("per_network_suffixes", ())),
+        network_patterns=frozenset(raw.get("per_network_patterns", ())),
+        networks=frozenset(raw.get("networks", ())),
     )
+
+
+_NETWORK_NAME = re.compile(r"[A-Z][A-Za-z0-9]*")
+
+
+def _pattern_matches(pattern: str, name: str) -> bool:
+    """``CloudName{network}`` matches ``CloudNameInternalApi``; ``{subnet}`` stands for any subnet name."""
+    parts = re.split(r"(\{network\}|\{subnet\})", pattern)
+    regex = "".join(
+        "[A-Z][A-Za-z0-9]*" if part == "{network}" else "[A-Za-z0-9_]+" if part == "{subnet}" else re.escape(part)
+        for part in parts
+    )
+    return re.fullmatch(regex, name) is not None
 
 
 @cache

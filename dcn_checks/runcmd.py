@@ -154,7 +154,7 @@ def command(args: argparse.Namespace) -> int:
     lab_dir: Path | None = None
     try:
         if args.target is None:
-            lab_dir = _own_lab_up(args.release)
+            lab_dir = _own_lab_up(args.release or "ussuri")
             target_path = lab_dir
         else:
             target_path = Path(args.target)
@@ -225,7 +225,14 @@ def _static_inputs(target: Path, args: argparse.Namespace) -> tuple[Path | None,
     from dcn_checks.lab import deploy
 
     if args.env_dir:
-        return Path(args.env_dir), args.release
+        if args.release is not None:
+            return Path(args.env_dir), args.release
+        from dcn_checks.lint.envdir import read_env_directory
+        from dcn_checks.lint.era import detect_release
+        from dcn_checks.release import get_profile
+
+        directory = read_env_directory(Path(args.env_dir), get_profile("ussuri").catalog)
+        return Path(args.env_dir), detect_release(directory).release
     info = deploy.read_lab_info(target) if target.is_dir() else None
     if info is not None:
         return info.env_dir, info.release

@@ -83,7 +83,7 @@ def unknown_parameters(directory: EnvDirectory, catalog: Catalog) -> Iterable[Fi
         for content in stack.files:
             for name, value in content.parameters.items():
                 parameter = catalog.get(name)
-                if parameter is None and (name in table.deprecated or table.role_of(name, stack.roles) is not None):
+                if parameter is None and table.defines(name, stack.roles):
                     continue
                 if parameter is None and _zero_count_of_a_role(name, value, table):
                     continue  # the document's ``ComputeCount: 0`` at a stack without Compute: harmless

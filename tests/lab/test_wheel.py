@@ -1,0 +1,43 @@
+"""The wheel runs the suites: built from the checkout, installed into a fresh venv outside it, run from
+another directory against the healthy lab, it passes the static and read-only suites as the checkout does."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from lab_support import REPO
+
+from dcn_checks.lab.deploy import LabInfo
+from dcn_checks.results import NOT_APPLICABLE, PASS, load_summary
+
+pytestmark = pytest.mark.lab
+
+
+def test_an_installed_wheel_runs_the_suites_from_any_directory(healthy_lab: LabInfo, tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), str(REPO)],
+                   check=True, capture_output=True, timeout=600)  # fmt: skip
+    (wheel,) = dist.glob("dcn_checks-*.whl")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", str(wheel)],
+                   check=True, capture_output=True, timeout=900)  # fmt: skip
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    done = subprocess.run(
+        [str(venv / "bin" / "dcn-checks"), "run", "--target", str(healthy_lab.lab_dir), "--select", "static,reads",
+         "-n", "auto", "--report-dir", "reports"],
+        cwd=elsewhere, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    (summary_path,) = (elsewhere / "reports").glob("*/summary.json")
+    summary = load_summary(summary_path)
+    ran = [case for case in summary.cases if case.suite in ("static", "reads")]
+    assert ran and {case.verdict for case in ran} <= {PASS, NOT_APPLICABLE}
+    assert all(case.nodeid.startswith("suites/") for case in summary.cases)
+    assert str(REPO) not in (elsewhere / "reports").joinpath(summary_path.parent.name, "junit.xml").read_text()
