@@ -117,3 +117,19 @@ def test_an_unreachable_keystone_is_one_line_and_exit_4(tmp_path: Path) -> None:
     assert proc.returncode == 4
     errors = [line for line in proc.stderr.splitlines() if line.strip()]
     assert errors == ["ERROR: dcn-checks: cloud 'dcn': Keystone at http://127.0.0.1:9/v3 is unreachable"]
+
+
+@pytest.mark.parametrize(
+    ("dcn_sites", "pairs"),
+    [
+        (1, []),
+        (2, ["dcn0->dcn1", "dcn1->dcn0"]),
+        (3, ["dcn0->dcn1", "dcn0->dcn2", "dcn1->dcn0", "dcn1->dcn2", "dcn2->dcn0", "dcn2->dcn1"]),
+        (5, ["dcn0->dcn1", "dcn1->dcn2", "dcn2->dcn3", "dcn3->dcn4", "dcn4->dcn0"]),
+    ],
+)
+def test_round_trips_cover_every_pair_of_a_few_sites_and_a_ring_of_many(dcn_sites: int, pairs: list[str]) -> None:
+    from dcn_checks.model import model_with_sites
+    from dcn_checks.parametrize import dcn_pair_cases
+
+    assert [case_id for _, case_id in dcn_pair_cases(model_with_sites(dcn_sites))] == pairs
