@@ -402,3 +402,21 @@ def test_a_directory_that_does_not_say_its_release_needs_release(
     directory = _stack_dir(tmp_path, {"dcn0/glance.yaml": "parameter_defaults: {}\n"})
     assert main(["lint", str(directory)]) == 4
     assert "give --release" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("release", ["ussuri", "wallaby", "zed"])
+def test_parameters_only_jinja_templates_define_are_heat_parameters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], release: str
+) -> None:
+    """What every operator's directory holds beside the storage files: container images, networks, hostnames."""
+    files = {
+        "control-plane/containers-prepare-parameter.yaml": "parameter_defaults:\n  ContainerImagePrepare: []\n",
+        "control-plane/network.yaml": (
+            "parameter_defaults:\n  InternalApiNetCidr: 172.16.2.0/24\n  InternalApiAllocationPools: []\n"
+            "  CloudNameInternal: overcloud.internalapi.localdomain\n  NodeCreateBatchSize: 30\n"
+            "  InternalApiNetCIDR: 172.16.2.0/24\n"
+        ),
+        "dcn0/hostnames.yaml": "parameter_defaults:\n  HostnameMap: {}\n  DistributedComputeHCICount: 3\n",
+    }
+    _, lines = run_lint(_stack_dir(tmp_path, files), capsys, release)
+    assert [line.split(":")[1].strip() for line in lines if "[unknown-parameter]" in line] == ["InternalApiNetCIDR"]
