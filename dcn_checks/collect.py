@@ -85,6 +85,7 @@ class _Folding:
     evidence: str = ""
     duration_s: float = 0.0
     properties: dict[str, str] = field(default_factory=dict)
+    seen_setup: bool = False
 
 
 class ResultCollector:
@@ -92,9 +93,15 @@ class ResultCollector:
 
     def __init__(self) -> None:
         self._cases: dict[str, _Folding] = {}
+        self.collection_errors: list[str] = []
+        self.interrupted = False
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "setup" and report.nodeid in self._cases and self._cases[report.nodeid].seen_setup:
+            # xdist runs a case again after its worker crashed: the new run is the case's result.
+            del self._cases[report.nodeid]
         folding = self._cases.setdefault(report.nodeid, _Folding())
+        folding.seen_setup |= report.when == "setup"
         folding.duration_s += report.duration
         folding.properties.update({str(name): str(value) for name, value in report.user_properties})
         for title, text in report.sections:
@@ -105,6 +112,17 @@ class ResultCollector:
             return
         folding.verdict = verdict
         folding.message = getattr(report, "dcn_message", "") or _longrepr_line(report)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        """A module that cannot be collected (an import error in a suite) is an error case of its own."""
+        if report.failed:
+            folding = self._cases.setdefault(report.nodeid or "<collection>", _Folding())
+            folding.verdict = ERROR
+            folding.message = _longrepr_line(report)
+            self.collection_errors.append(report.nodeid)
+
+    def pytest_keyboard_interrupt(self) -> None:
+        self.interrupted = True
 
     def results(self, collected: Iterable[dict[str, Any]]) -> tuple[CaseResult, ...]:
         """The collected cases in collection order, each with its verdict (``not run`` without a report),
@@ -150,7 +168,9 @@ class ResultCollector:
         )
 
 
-_ORDER = (FAIL, ERROR, NOT_APPLICABLE, PASS)
+#: Which phase's verdict a case keeps: an error (we could not judge) over a failure, so a teardown's
+#: assertion never hides the setup's unreachable host; the run's exit code says "not judged" too.
+_ORDER = (ERROR, FAIL, NOT_APPLICABLE, PASS)
 
 
 def _rank(verdict: str) -> int:
@@ -163,11 +183,12 @@ def _phase_verdict(report: pytest.TestReport) -> str | None:
     if report.skipped:
         return NOT_APPLICABLE
     if report.failed:
-        return FAIL if getattr(report, "dcn_unjudged", None) is None else ERROR
+        crashed = report.when not in ("setup", "call", "teardown")  # xdist: "worker 'gw0' crashed" (when "???")
+        return FAIL if getattr(report, "dcn_unjudged", None) is None and not crashed else ERROR
     return None
 
 
-def _longrepr_line(report: pytest.TestReport) -> str:
+def _longrepr_line(report: pytest.TestReport | pytest.CollectReport) -> str:
     """The message of a report whose process did not name one (a skip at collection, a crashed worker)."""
     longrepr = report.longrepr
     if isinstance(longrepr, tuple) and len(longrepr) == 3:  # a skip: (path, line, "Skipped: why")

@@ -17,6 +17,10 @@ from dcn_checks.cephx import mask_keys
 T = TypeVar("T")
 
 _SECRET_FIELDS = re.compile(r"(?im)^(\s*(?:key|password|secret|token|transport_url|connection)\s*[=:]\s*).+$")
+#: The same names inside a line: ``"password": "x"`` (JSON evidence), ``auth_password = x``, ``OS_PASSWORD=x``.
+_SECRET_VALUES = re.compile(
+    r"""(?i)(["']?[a-z_]*(?:password|secret|token)["']?\s*[=:]\s*)(?:"[^"]*"|'[^']*'|[^\s,;}]+)"""
+)
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
 MAX_ITEM_CHARS = 4000
 
@@ -25,6 +29,7 @@ def mask_secrets(text: str) -> str:
     """Return ``text`` with cephx keys, ``key =``/``password =`` values and URL passwords masked."""
     text = mask_keys(text)
     text = _SECRET_FIELDS.sub(r"\1***", text)
+    text = _SECRET_VALUES.sub(r"\1***", text)
     return _URL_PASSWORD.sub(r"\1***@", text)
 
 

@@ -540,6 +540,8 @@ class _Judgement:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         code = getattr(report, "dcn_unjudged", None)
+        if report.failed and report.when not in ("setup", "call", "teardown"):
+            code = EXIT_INTERNAL  # an xdist worker crashed under this case: no verdict
         if isinstance(code, int):
             self.unjudged.append((report.nodeid, code))
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from dcn_checks.cephcli import ClusterAdmin
 from dcn_checks.errors import DcnChecksError
+from dcn_checks.evidence import mask_secrets
 from dcn_checks.inputs import clip
 
 PROBE_WORKERS = 8
@@ -85,7 +86,7 @@ def _attempt(what: str, action: Callable[[], object]) -> Probe:
     try:
         action()
     except DcnChecksError as err:
-        return Probe(what, clip(str(err), MAX_PROBLEM))
+        return Probe(what, clip(mask_secrets(str(err)), MAX_PROBLEM))
     except Exception as err:  # a host backend's own error: the probe's finding, not a crash
-        return Probe(what, clip(f"{type(err).__name__}: {err}", MAX_PROBLEM))
+        return Probe(what, clip(mask_secrets(f"{type(err).__name__}: {err}"), MAX_PROBLEM))
     return Probe(what)

@@ -123,11 +123,13 @@ def _tool_version() -> str:
 def write_all(summary: RunSummary, paths: RunPaths) -> RunSummary:
     """Write the allure HTML report, the JSON summary and the HTML report; return the summary as written,
     with a note on what could not be built (no allure CLI), which ``print_closing`` shows too."""
+    results.write_summary(summary, paths.summary)  # first: an interrupt during allure's build loses nothing
+    paths.html.write_text(render_html(summary), encoding="utf-8")
     allure_note = build_allure_report(paths.allure_results, paths.allure_report)
     if allure_note:
         summary = replace(summary, notes=(*summary.notes, allure_note))
-    results.write_summary(summary, paths.summary)
-    paths.html.write_text(render_html(summary), encoding="utf-8")
+        results.write_summary(summary, paths.summary)
+        paths.html.write_text(render_html(summary), encoding="utf-8")
     return summary
 
 

@@ -21,7 +21,6 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -117,8 +116,8 @@ def point_latest(report_dir: Path, run_dir: Path) -> None:
     temporary.replace(link)
 
 
-def final_exit_code(pytest_code: int, summary_cases: Sequence[results.CaseResult], gated: int) -> int:
-    """The run's exit code from pytest's and the verdicts.
+def final_exit_code(pytest_code: int, interrupted: bool, gated: int) -> int:
+    """The run's exit code from pytest's, whether Ctrl-C or SIGTERM came, and the gated failures.
 
     pytest's 2 also means "errors during collection", which is a bug of ours or a bad suite path,
     never an interrupt; an ``error`` verdict beside failures is 3 or 4 already (the plugin's judgement).
@@ -126,8 +125,7 @@ def final_exit_code(pytest_code: int, summary_cases: Sequence[results.CaseResult
     if pytest_code == EXIT_FINDINGS:
         return EXIT_FINDINGS if gated else EXIT_OK
     if pytest_code == EXIT_INTERRUPTED:
-        ran = any(case.verdict != results.NOT_RUN for case in summary_cases)
-        return EXIT_INTERRUPTED if ran or not summary_cases else EXIT_INTERNAL
+        return EXIT_INTERRUPTED if interrupted else EXIT_INTERNAL
     if pytest_code in (EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_NOTHING_SELECTED):
         return pytest_code
     return EXIT_INTERNAL
@@ -136,7 +134,9 @@ def final_exit_code(pytest_code: int, summary_cases: Sequence[results.CaseResult
 def command(args: argparse.Namespace) -> int:
     """Run the suites and write the reports; see the module's docstring for what and the exit codes."""
     from dcn_checks import report
+    from dcn_checks.run import interrupt_on_sigterm
 
+    interrupt_on_sigterm()  # a cancelled CI job: the own lab still comes down, the reports are still written
     selection = parse_selection(args.select)
     baseline = results.load_summary(Path(args.baseline)) if args.baseline else None
     only_sites = tuple(site for site in (args.only_sites or "").split(",") if site)
@@ -149,7 +149,6 @@ def command(args: argparse.Namespace) -> int:
         load_target(Path(args.target))  # one line and exit 4 before anything else, for a bad target
     run_id = new_run_id()
     paths = prepare_report_dir(report_dir, run_id)
-    point_latest(report_dir, paths.run_dir)
     started = time.time()
     lab_dir: Path | None = None
     try:
@@ -160,7 +159,7 @@ def command(args: argparse.Namespace) -> int:
             target_path = Path(args.target)
         model = _model_of(target_path)
         env_dir, release = _static_inputs(target_path, args)
-        pytest_code, cases = _run_pytest(target_path, env_dir, release, selection, only_sites, args, paths)
+        pytest_code, cases, interrupted = _run_pytest(target_path, env_dir, release, selection, only_sites, args, paths)
     finally:
         if lab_dir is not None and not args.keep_lab:
             _own_lab_down(lab_dir)
@@ -175,9 +174,10 @@ def command(args: argparse.Namespace) -> int:
         baseline=baseline,
         baseline_path=args.baseline or "",
     )
-    code = final_exit_code(pytest_code, summary.cases, results.gated_failures(summary, summary.changes, baseline))
+    code = final_exit_code(pytest_code, interrupted, results.gated_failures(summary, summary.changes, baseline))
     summary = replace(summary, exit_code=code)
     summary = report.write_all(summary, paths)
+    point_latest(report_dir, paths.run_dir)
     if lab_dir is not None and args.keep_lab:
         print(f"the lab stays up in {lab_dir} ('dcn-checks lab down --lab-dir {lab_dir}' ends it)")
     report.print_closing(summary, paths, sys.stdout)
@@ -253,8 +253,9 @@ def _run_pytest(
     only_sites: tuple[str, ...],
     args: argparse.Namespace,
     paths: RunPaths,
-) -> tuple[int, tuple[results.CaseResult, ...]]:
-    """One pytest session over every suite; returns pytest's exit code and every case's result."""
+) -> tuple[int, tuple[results.CaseResult, ...], bool]:
+    """One pytest session over every suite; returns pytest's exit code, every case's result, and whether
+    the session was interrupted (Ctrl-C or SIGTERM)."""
     from dcn_checks.cli import run_suites
     from dcn_checks.collect import ResultCollector, read_collected
     from dcn_checks.progress import Progress
@@ -280,4 +281,4 @@ def _run_pytest(
         code = run_suites([*argv, *args.pytest_args], plugins=[collector, progress])
     finally:
         progress.finish()
-    return code, collector.results(read_collected(paths.collected))
+    return code, collector.results(read_collected(paths.collected)), collector.interrupted

@@ -55,7 +55,7 @@ def test_documents_own_example_files_are_flagged(capsys: pytest.CaptureFixture[s
     captured = capsys.readouterr()
     assert code == 1
     assert captured.out.splitlines() == (DOC.parent / "dms-ussuri-as-written.findings").read_text().splitlines()
-    assert "release ussuri, read from the files: control-plane/deploy.sh deploys with " in captured.err
+    assert "release ussuri, read from the files: dcn0/deploy.sh deploys with environments/dcn-hci.yaml" in captured.err
 
 
 def _set(name: str, value: Any) -> Callable[[dict[str, Any]], None]:
@@ -345,7 +345,11 @@ ROLE_COUNTS_DCN0 = (
     "parameter_defaults:\n  ControllerCount: 0\n  ComputeCount: 0\n"
     "  DistributedComputeHCICount: 3\n  DistributedComputeHCIScaleOutCount: 1\n"
 )
-DCN_ROLES = "- name: DistributedComputeHCI\n  CountDefault: 0\n- name: DistributedComputeHCIScaleOut\n"
+DCN_ROLES = (
+    "- name: DistributedComputeHCI\n  CountDefault: 0\n  ServicesDefault: []\n"
+    "- name: DistributedComputeHCIScaleOut\n  ServicesDefault: []\n"
+)
+NETWORK_DATA = "- name: Storage\n  vip: true\n- name: InternalApi\n  name_lower: internal_api\n"
 
 
 @pytest.mark.parametrize("with_roles_file", [False, True], ids=["shipped-roles", "roles-file"])
@@ -368,8 +372,10 @@ def test_a_count_of_a_role_the_roles_file_lacks_is_named(tmp_path: Path, capsys:
         "control-plane/role-counts.yaml": "parameter_defaults:\n  ControllerCount: 3\n",
         "dcn0/role-counts.yaml": "parameter_defaults:\n  ComputeCount: 2\n  DistributedComputeHCICount: 3\n",
         "dcn0/dcn_roles.yaml": DCN_ROLES,
+        "dcn0/network_data.yaml": NETWORK_DATA,
     }
-    _, lines = run_lint(_stack_dir(tmp_path, files), capsys)
+    code, lines = run_lint(_stack_dir(tmp_path, files), capsys)
+    assert code == 1  # a finding, and no file it could not read (network_data.yaml is no environment file)
     assert [line for line in lines if "[unknown-parameter]" in line] == [
         "dcn0/role-counts.yaml: ComputeCount: a parameter of role Compute, which the stack's roles file "
         "dcn0/dcn_roles.yaml does not have (DistributedComputeHCI, DistributedComputeHCIScaleOut), so Heat ignores "
@@ -381,11 +387,11 @@ def test_a_count_of_a_role_the_roles_file_lacks_is_named(tmp_path: Path, capsys:
     ("marks", "release", "because"),
     [
         ({"dcn0/deploy.sh": DEPLOY + THT_ROOT + "environments/dcn-hci.yaml\n"},
-         "ussuri", "dcn0/deploy.sh deploys with environments/dcn-hci.yaml (the ceph-ansible era)"),
+         "ussuri", "dcn0/deploy.sh deploys with environments/dcn-hci.yaml (the ceph-ansible era, dcn-hci.yaml)"),
         ({"dcn0/deploy.sh": DEPLOY + THT_ROOT + "environments/dcn-storage.yaml\n"},
-         "wallaby", "dcn0/deploy.sh deploys with environments/dcn-storage.yaml (the cephadm era)"),
+         "wallaby", "dcn0/deploy.sh deploys with environments/dcn-storage.yaml with Ceph by ceph-ansible"),
         ({"dcn0/deployed-ceph-dcn0.yaml": "parameter_defaults: {}\n"},
-         "wallaby", "dcn0/deployed-ceph-dcn0.yaml exists (the cephadm era)"),
+         "zed", "dcn0/deployed-ceph-dcn0.yaml exists (Ceph deployed by cephadm)"),
     ],
 )  # fmt: skip
 def test_release_is_read_from_the_files_and_said(
@@ -394,6 +400,17 @@ def test_release_is_read_from_the_files_and_said(
     files = {"control-plane/glance.yaml": "parameter_defaults:\n  GlanceBackendID: central\n", **marks}
     main(["lint", str(_stack_dir(tmp_path, files))])
     assert f"release {release}, read from the files: {because}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("release", ["ussuri", "wallaby", "zed"])
+def test_the_release_of_generated_files_is_read_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], release: str
+) -> None:
+    from dcn_checks.model import model_with_sites
+
+    generate(model_with_sites(2, release=release), tmp_path / "env")
+    assert main(["lint", str(tmp_path / "env")]) == 0
+    assert capsys.readouterr().err.startswith(f"release {release}, read from the files: ")
 
 
 def test_a_directory_that_does_not_say_its_release_needs_release(

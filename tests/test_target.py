@@ -133,3 +133,20 @@ def test_round_trips_cover_every_pair_of_a_few_sites_and_a_ring_of_many(dcn_site
     from dcn_checks.parametrize import dcn_pair_cases
 
     assert [case_id for _, case_id in dcn_pair_cases(model_with_sites(dcn_sites))] == pairs
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ('{"password": "s3cret", "user": "admin"}', '{"password": ***, "user": "admin"}'),
+        ("auth_password = abc", "auth_password = ***"),
+        ("OS_PASSWORD=xyz rest", "OS_PASSWORD=*** rest"),
+        (
+            "rbd_secret_uuid = 4b5c8c0a-ff60-454b-a1b4-9747aa737d19",
+            "rbd_secret_uuid = 4b5c8c0a-ff60-454b-a1b4-9747aa737d19",
+        ),
+        ("password_expires_at: 2026-12-03", "password_expires_at: 2026-12-03"),
+    ],
+)
+def test_secrets_inside_lines_are_masked(text: str, masked: str) -> None:
+    assert mask_secrets(text) == masked

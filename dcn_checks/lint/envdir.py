@@ -134,20 +134,29 @@ def _deploy_arguments(script: str, options: tuple[str, ...]) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class RolesFile:
-    """A roles file (``openstack overcloud roles generate``): a list of roles, each with a ``name``."""
+    """A roles file (``openstack overcloud roles generate``): a list of roles, each with a ``name``; with
+    ``is_roles`` False another list-shaped TripleO data file (network_data.yaml), which the lint skips."""
 
     path: str
     roles: frozenset[str]
+    is_roles: bool = True
+
+
+#: Keys only a role has (``openstack overcloud roles generate`` writes them): a network_data file is also a
+#: list of ``name:`` maps, and must not be taken for the roles.
+ROLE_KEYS = frozenset({"ServicesDefault", "CountDefault", "HostnameFormatDefault", "RoleParametersDefault", "tags"})
 
 
 def role_names(data: object) -> frozenset[str] | None:
-    """The role names of a roles file's content, or None when it is not one (a list of ``name:`` maps)."""
+    """The role names of a roles file's content, or None when it is not one (a list of roles, each a map with
+    a ``name`` and a key only roles have)."""
     if not isinstance(data, list) or not data:
         return None
-    names = [item.get("name") for item in data if isinstance(item, dict)]
-    if len(names) != len(data) or not all(isinstance(name, str) and name for name in names):
+    if not all(isinstance(item, dict) and isinstance(item.get("name"), str) for item in data):
         return None
-    return frozenset(str(name) for name in names)
+    if not any(ROLE_KEYS & set(item) for item in data):
+        return None
+    return frozenset(str(item["name"]) for item in data)
 
 
 def near_namesake(path: Path) -> str | None:
@@ -167,6 +176,8 @@ def _read_parameters(path: Path, relative: str) -> EnvFileContent | RolesFile | 
     roles = role_names(data)
     if roles is not None:
         return RolesFile(relative, roles)
+    if isinstance(data, list) and data and all(isinstance(item, dict) and "name" in item for item in data):
+        return RolesFile(relative, frozenset(), is_roles=False)  # network_data.yaml and the like: no environment
     if not isinstance(data, dict):
         return UnreadableFile(relative, "not an environment file (expected a mapping at the top)")
     parameters = data.get("parameter_defaults") or {}
@@ -261,7 +272,7 @@ def read_env_directory(root: Path, catalog_key: str) -> EnvDirectory:
                 kind, target = _resolve(argument, root, stack)
                 if kind == "file" and target is not None and (root / target).is_file():
                     found = _read_parameters(root / target, target)
-                    if isinstance(found, RolesFile):
+                    if isinstance(found, RolesFile) and found.is_roles:
                         roles_files.append(found)
             for argument in script[1]:
                 kind, target = _resolve(argument, root, stack)
@@ -276,7 +287,7 @@ def read_env_directory(root: Path, catalog_key: str) -> EnvDirectory:
             script_name = None
             paths = [p for p in sorted(directory.glob("*.yaml")) if not p.is_dir()]
             contents = [_read_parameters(p, f"{stack}/{p.name}") for p in paths]
-            roles_files = [content for content in contents if isinstance(content, RolesFile)]
+            roles_files = [content for content in contents if isinstance(content, RolesFile) and content.is_roles]
             files = _readable(contents, unreadable)
             if not is_central:
                 files = shared + files
@@ -300,8 +311,8 @@ def read_env_directory(root: Path, catalog_key: str) -> EnvDirectory:
                 missing=tuple(missing),
                 effective=effective,
                 origin=origin,
-                roles=roles_files[-1].roles if roles_files else None,
-                roles_file=roles_files[-1].path if roles_files else None,
+                roles=frozenset().union(*(found.roles for found in roles_files)) if roles_files else None,
+                roles_file=", ".join(found.path for found in roles_files) or None,
             )
         )
     distinct = {problem.path: problem for problem in unreadable}  # a shared file is read once per stack
