@@ -56,6 +56,7 @@ _EVIDENCE = pytest.StashKey[Evidence]()
 _RUN_ID = pytest.StashKey[str]()
 _RUN_ERROR = pytest.StashKey[DcnChecksError]()
 _RUN_CREATES = pytest.StashKey[bool]()
+_COLLECTED = pytest.StashKey["list[pytest.Item]"]()
 #: Fixtures that only a target can give; a check using one is deselected without --target.
 TARGET_FIXTURES = frozenset(
     {
@@ -96,6 +97,8 @@ def _active(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
+    if getattr(config, "workerinput", {}).get(_LOADGROUP):
+        config.option.loadgroup = True  # see pytest_configure_node
     if _active(config):
         # openstacksdk's own deprecation notices about its internals say nothing about the deployment and
         # would bury the report; our code pins the SDK, so they are ours to act on, not the operator's.
@@ -564,6 +567,17 @@ class _Judgement:
         return True
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Write the collected cases once their IDs are final (xdist's loadgroup appends ``@<group>``)."""
+    config = session.config
+    if _COLLECTED not in config.stash:
+        return
+    from dcn_checks.collect import describe_item, write_collected
+
+    described = [describe_item(item, _item_site(config, item)) for item in config.stash[_COLLECTED]]
+    write_collected(Path(config.getoption("--collected-json")), described)
+
+
 def _chosen(config: pytest.Config, item: pytest.Item) -> bool:
     """Whether ``--select-suites`` and ``--only-sites`` keep the case (both keep everything when absent).
     A case about no single site (the deployment as a whole) is kept with any ``--only-sites``, and a
@@ -610,6 +624,18 @@ def _needs(item: pytest.Item) -> set[str]:
     return needs
 
 
+_LOADGROUP = "dcn_checks_loadgroup"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Tell each xdist worker that the run distributes by group: a worker reads ``--dist`` from the
+    command line before any plugin's ``pytest_cmdline_main``, so it never sees the ``loadgroup`` this
+    plugin chose, and would not mark its cases with their group (``nodeid@group``), which is what the
+    controller's loadgroup scheduling sends to one worker."""
+    node.workerinput[_LOADGROUP] = node.config.getoption("dist") == "loadgroup"
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
     """With ``-n``, distribute by group (before xdist picks its default ``load``): see ``_group``."""
@@ -642,10 +668,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not _active(config):
         return
     if config.getoption("--collected-json"):
-        from dcn_checks.collect import describe_item, write_collected
-
-        described = [describe_item(item, _item_site(config, item)) for item in items]
-        write_collected(Path(config.getoption("--collected-json")), described)
+        config.stash[_COLLECTED] = list(items)  # every case, before any deselection; written when final
     given = {option for option in ("--target", "--env-dir") if config.getoption(option) is not None}
     deselected = [item for item in items if not (_needs(item) <= given and _chosen(config, item))]
     if deselected:
