@@ -35,7 +35,7 @@ def test_an_installed_wheel_runs_the_suites_from_any_directory(healthy_lab: LabI
     )  # fmt: skip
 
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    (summary_path,) = (elsewhere / "reports").glob("*/summary.json")
+    (summary_path,) = (path for path in (elsewhere / "reports").glob("*/summary.json") if not path.parent.is_symlink())
     summary = load_summary(summary_path)
     ran = [case for case in summary.cases if case.suite in ("static", "reads")]
     assert ran and {case.verdict for case in ran} <= {PASS, NOT_APPLICABLE}
