@@ -23,8 +23,15 @@ def test_an_installed_wheel_runs_the_suites_from_any_directory(healthy_lab: LabI
     (wheel,) = dist.glob("dcn_checks-*.whl")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", str(wheel)],
-                   check=True, capture_output=True, timeout=900)  # fmt: skip
+    # The dependencies come from the project's venv, seen through a path entry (which runs none of its .pth
+    # files, so the checkout's editable dcn_checks stays invisible): a minute of pip less, same packages.
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    (site / "project-deps.pth").write_text(str(next((REPO / ".venv" / "lib").glob("python3*/site-packages"))) + "\n")
+    subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "--no-deps", str(wheel)],
+                   check=True, capture_output=True, timeout=300)  # fmt: skip
+    where = subprocess.run([str(venv / "bin" / "python"), "-c", "import dcn_checks; print(dcn_checks.__file__)"],
+                           check=True, capture_output=True, text=True, cwd=tmp_path).stdout  # fmt: skip
+    assert where.startswith(str(site)), where  # the wheel's package, not the checkout's
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
 
