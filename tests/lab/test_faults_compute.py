@@ -2,7 +2,8 @@
 
 One lab carries all four (they break different things: dcn0's Nova settings, dcn1's hand edits,
 central's key for dcn0), and where the effect is a failure the same steps succeed on the healthy lab
-(``test_compute_workflow``), or are probed here on it.
+(the functional suite's BOOT, VOLUME and ROUNDTRIP checks, three runs in test_creates_suite), or are
+probed here on it.
 
 - ``cross-az-attach-true``: the one-step boot from volume at dcn0 gets its volume from Cinder's
   default AZ (central's cluster) and the server goes to ERROR, as the source document warns;
