@@ -191,6 +191,13 @@ EXPECTED_FAULT_FAILURES_2 = {
 }  # fmt: skip
 
 
+#: Checks that may fail besides the expected ones on the storage lab: central's Glance keeps reading the golden
+#: image from central's cluster for its failing copies to dcn0 (the stale key) after the API has answered, so
+#: central's OSDs are not quiet while dcn1 is measured (seen once in CI, 2026-12-03; the lab is then what
+#: ``creates.central_cluster_busy`` describes). Not accepted on the compute lab, where central is quiet.
+MAY_ALSO_FAIL = {"storage": {"WAN-001[dcn1]", "WAN-002[dcn1]"}}
+
+
 @pytest.mark.parametrize(
     ("faults", "expected", "unreachable"),
     [
@@ -210,7 +217,8 @@ def test_faults_fail_exactly_the_functional_checks_of_their_sites(
 
     assert run.exit_code == 1, run.stderr[-3000:]
     failed = run.failed()
-    assert set(failed) == set(expected), failed
+    group = "storage" if faults == CREATES_FAULTS_2 else "compute"
+    assert set(expected) <= set(failed) <= set(expected) | MAY_ALSO_FAIL.get(group, set()), failed
     for case, fragment in expected.items():
         assert fragment in failed[case], (case, failed[case])
     connection = connect(lab)
