@@ -227,12 +227,9 @@ def _static_inputs(target: Path, args: argparse.Namespace) -> tuple[Path | None,
     if args.env_dir:
         if args.release is not None:
             return Path(args.env_dir), args.release
-        from dcn_checks.lint.envdir import read_env_directory
-        from dcn_checks.lint.era import detect_release
-        from dcn_checks.release import get_profile
+        from dcn_checks.lint.era import detect_release_of
 
-        directory = read_env_directory(Path(args.env_dir), get_profile("ussuri").catalog)
-        return Path(args.env_dir), detect_release(directory).release
+        return Path(args.env_dir), detect_release_of(Path(args.env_dir)).release
     info = deploy.read_lab_info(target) if target.is_dir() else None
     if info is not None:
         return info.env_dir, info.release

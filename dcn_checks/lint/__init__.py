@@ -35,9 +35,9 @@ def lint_directory(root: Path, release: str | None, rules: Iterable[str] | None 
     without ``release``, the one the files show (``detected`` says which, and why)."""
     detected = None
     if release is None:
-        from dcn_checks.lint.era import detect_release
+        from dcn_checks.lint.era import detect_release_of
 
-        detected = detect_release(read_env_directory(root, get_profile("ussuri").catalog))
+        detected = detect_release_of(root)
         release = detected.release
     catalog = load_catalog(get_profile(release).catalog)
     directory = read_env_directory(root, catalog.key)

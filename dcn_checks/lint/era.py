@@ -11,9 +11,10 @@ include only some of the marks.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from dcn_checks.errors import EnvironmentFilesError
-from dcn_checks.lint.envdir import EnvDirectory
+from dcn_checks.lint.envdir import EnvDirectory, read_env_directory
 
 CEPH_ANSIBLE = "environments/ceph-ansible/"
 CEPHADM = "environments/cephadm/"
@@ -27,6 +28,13 @@ class Detected:
 
     release: str
     because: str
+
+
+def detect_release_of(root: Path) -> Detected:
+    """The release of the environment files in ``root`` (read with any catalog: the marks are file names)."""
+    from dcn_checks.release import get_profile
+
+    return detect_release(read_env_directory(root, get_profile("ussuri").catalog))
 
 
 def detect_release(directory: EnvDirectory) -> Detected:
